@@ -1,0 +1,461 @@
+-- run.lua BUILD full|smoke SOCKET
+--
+-- The benchmark runner behind scripts/bench/run.sh (which builds the C
+-- references and starts the private libvirtd whose socket is SOCKET).  Runs
+-- with plain lua5.4, so the program under test never measures itself.
+--
+-- Every benchmark runs its competitors alternately, rotating who goes first,
+-- so drift of a shared machine lands on all of them alike; the first round is
+-- a warm-up and is thrown away; each figure is the median of the rest.
+-- Each competitor prints key=value lines (seconds=, calls=, ...).
+--
+-- Copyright (C) 2026 the luvirt authors
+-- SPDX-License-Identifier: LGPL-2.1-or-later
+
+local BUILD, MODE, SOCKET = arg[1], arg[2], arg[3]
+if not (BUILD and (MODE == "full" or MODE == "smoke") and SOCKET) then
+  io.stderr:write("usage: lua5.4 run.lua BUILD full|smoke SOCKET\n")
+  os.exit(2)
+end
+local SMOKE = MODE == "smoke"
+local HERE = arg[0]:match("^(.*)/[^/]*$") or "."
+local BIN = BUILD .. "/bench"
+local LUVIRT = BUILD .. "/luvirt"
+-- Debian's interpreter, the one python3-libvirt is installed for (a python3
+-- earlier in PATH, such as pyenv's, would not have it).
+local PYTHON = "/usr/bin/python3"
+local RUNS = tonumber(os.getenv("BENCH_RUNS") or "") or 5
+local TIMEOUT = SMOKE and 60 or 300
+
+-- Sizes: the issue's in a full run, tiny ones in a smoke run.
+local function size(full, smoke) return SMOKE and smoke or full end
+local function count(n) return n % 1000 == 0 and (n // 1000) .. "k" or tostring(n) end
+local N_GETINFO  = size(200000, 1000)
+local N_FIXTURE  = size(10000, 100)
+local N_ROUNDS   = size(5, 1)    -- one 10k round takes only ~30 ms in C
+local N_RPC      = size(10000, 256)
+local N_PARALLEL = 64
+local N_EVENTS   = size(4000, 40)
+local VOL_BYTES  = size(1024 * 1024 * 1024, 1024 * 1024)
+
+local TEST_URI = "test:///default"
+local RPC_URI = "test+unix:///default?socket=" .. SOCKET
+local QEMU_URI = "qemu+unix:///system?socket=" .. SOCKET
+local POOL, VOL = "luvirt-bench", "bench.raw"
+
+local function quote(s)
+  s = tostring(s)
+  if s:match("^[%w%./_=:+-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function shell(argv)
+  local q = {}
+  for i, a in ipairs(argv) do q[i] = quote(a) end
+  return table.concat(q, " ")
+end
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  if not ok then error("command failed: " .. cmd, 0) end
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local WORK = BIN .. "/work"
+sh("mkdir -p " .. quote(WORK))
+local ERRFILE = WORK .. "/stderr"
+
+-- Run one competitor once: its key=value output, or nil and why not.
+local function run_once(argv)
+  local p = io.popen("timeout " .. TIMEOUT .. " " .. shell(argv) .. " 2>" .. quote(ERRFILE), "r")
+  local out = p:read("a")
+  local ok, how, code = p:close()
+  if not ok then
+    local err = read_file(ERRFILE):gsub("%s+$", "")
+    local last = err:match("([^\n]*)$")
+    if how == "exit" and code == 124 then last = "timed out after " .. TIMEOUT .. " s" end
+    return nil, (last ~= "" and last or (how .. " " .. tostring(code)))
+  end
+  local kv = {}
+  for k, v in out:gmatch("([%w_]+)=(%S+)") do kv[k] = tonumber(v) or v end
+  return kv
+end
+
+local function median(xs)
+  local s = {}
+  for i, x in ipairs(xs) do s[i] = x end
+  table.sort(s)
+  local n = #s
+  if n == 0 then return nil end
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+-- Fixtures ---------------------------------------------------------------
+
+local function write_fixture(path, n)
+  local f = assert(io.open(path, "w"))
+  f:write("<node>\n")
+  for i = 1, n do
+    f:write(("  <domain type='test'><name>bench%05d</name><memory>65536</memory>"
+      .. "<os><type>hvm</type></os></domain>\n"):format(i))
+  end
+  f:write("</node>\n")
+  assert(f:close())
+end
+
+local FIXTURE = WORK .. "/fixture-" .. N_FIXTURE .. ".xml"
+write_fixture(FIXTURE, N_FIXTURE)
+local FIXTURE_URI = "test://" .. FIXTURE
+
+-- A transient dir pool on the daemon's qemu:///system holding one volume of
+-- VOL_BYTES random bytes (random so that nothing along the way can take a
+-- shortcut over zeros).
+local POOL_DIR = WORK .. "/pool"
+local VOL_OUT = WORK .. "/download.raw"
+local function setup_volume()
+  sh("rm -rf " .. quote(POOL_DIR) .. " && mkdir -p " .. quote(POOL_DIR))
+  sh(("head -c %d /dev/urandom > %s"):format(VOL_BYTES, quote(POOL_DIR .. "/" .. VOL)))
+  os.execute(shell{ "virsh", "-q", "-c", QEMU_URI, "pool-destroy", POOL } .. " >/dev/null 2>&1")
+  sh(shell{ "virsh", "-q", "-c", QEMU_URI, "pool-create-as", POOL, "dir", "--target", POOL_DIR }
+    .. " >/dev/null")
+end
+
+-- Competitors and benchmarks ---------------------------------------------
+
+local function lua(script, ...) return { LUVIRT, HERE .. "/" .. script, ... } end
+local function c(prog, ...) return { BIN .. "/" .. prog, ... } end
+local function py(...) return { PYTHON, HERE .. "/bench.py", ... } end
+local function pl(...) return { "perl", HERE .. "/bench.pl", ... } end
+local function runstat(...) return { BIN .. "/runstat", ... } end
+
+local function seconds(kv) return kv.seconds end
+local function per_second(key) return function(kv) return kv[key] / kv.seconds end end
+local function ms(kv) return kv.seconds * 1000 end
+local function mib(kv) return kv.maxrss_kib / 1024 end
+
+local FLIP = BIN .. "/flip"
+local COLUMNS = { "luvirt", "C", "python", "perl", "virsh" }
+
+-- A figure of a benchmark: how to read it from a run, its unit, and the
+-- target for luvirt: at most (max) or at least (min) ratio times the figure
+-- of the reference column, or a check of its own.
+local BENCHMARKS = {
+  {
+    id = "getinfo", title = count(N_GETINFO) .. " get_info, test:///default",
+    competitors = {
+      luvirt = lua("getinfo.lua", TEST_URI, "test", N_GETINFO),
+      C = c("getinfo", TEST_URI, "test", N_GETINFO),
+      python = py("getinfo", TEST_URI, "test", N_GETINFO),
+      perl = pl("getinfo", TEST_URI, "test", N_GETINFO),
+    },
+    figures = { { id = "time", unit = "s", get = seconds, ref = "C", max = 1.10 } },
+  },
+  {
+    id = "listall", title = ("%s-domain fixture: list_all + get_info (x%d)"):format(count(N_FIXTURE), N_ROUNDS),
+    competitors = {
+      luvirt = lua("listall.lua", FIXTURE_URI, N_ROUNDS),
+      C = c("listall", FIXTURE_URI, N_ROUNDS),
+      python = py("listall", FIXTURE_URI, N_ROUNDS),
+      perl = pl("listall", FIXTURE_URI, N_ROUNDS),
+    },
+    figures = { { id = "time", unit = "s", get = seconds, ref = "C", max = 1.10 } },
+  },
+  {
+    id = "rpc_seq", title = count(N_RPC) .. " get_info over RPC, sequential",
+    competitors = {
+      luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC),
+      C = c("getinfo", RPC_URI, "test", N_RPC),
+      python = py("getinfo", RPC_URI, "test", N_RPC),
+      perl = pl("getinfo", RPC_URI, "test", N_RPC),
+    },
+    figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "C", min = 0.95 } },
+  },
+  {
+    id = "rpc_par", title = ("%s get_info over RPC, %d tasks/threads"):format(count(N_RPC), N_PARALLEL),
+    competitors = {
+      luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC, N_PARALLEL),
+      C = c("getinfo", RPC_URI, "test", N_RPC, N_PARALLEL),
+      python = py("getinfo", RPC_URI, "test", N_RPC, N_PARALLEL),
+    },
+    figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "python", min = 1.0 } },
+  },
+  {
+    id = "events_drain", title = ("%d lifecycle events over RPC, drain"):format(N_EVENTS),
+    competitors = {
+      luvirt = lua("events.lua", "drain", RPC_URI, "test", N_EVENTS, FLIP),
+      C = c("events", "drain", RPC_URI, "test", N_EVENTS, FLIP),
+      python = py("events", "drain", RPC_URI, "test", N_EVENTS, FLIP),
+      perl = pl("events", "drain", RPC_URI, "test", N_EVENTS, FLIP),
+    },
+    figures = { { id = "rate", unit = "events/s", get = per_second("events"), ref = "C", min = 0.9 } },
+  },
+  {
+    id = "events_live", title = ("%d lifecycle events over RPC, live"):format(N_EVENTS),
+    competitors = {
+      luvirt = lua("events.lua", "live", RPC_URI, "test", N_EVENTS, FLIP),
+      C = c("events", "live", RPC_URI, "test", N_EVENTS, FLIP),
+      python = py("events", "live", RPC_URI, "test", N_EVENTS, FLIP),
+      perl = pl("events", "live", RPC_URI, "test", N_EVENTS, FLIP),
+    },
+    figures = { { id = "rate", unit = "events/s", get = per_second("events"), ref = "C" } },
+  },
+  {
+    id = "voldownload", title = ("%d MiB vol-download through the daemon"):format(VOL_BYTES >> 20),
+    setup = setup_volume,
+    after_run = function() os.remove(VOL_OUT) end,
+    competitors = {
+      luvirt = lua("voldownload.lua", QEMU_URI, POOL, VOL, VOL_OUT),
+      C = c("voldownload", QEMU_URI, POOL, VOL, VOL_OUT),
+      virsh = runstat("virsh", "-q", "-c", QEMU_URI, "vol-download", "--pool", POOL, VOL, VOL_OUT),
+    },
+    figures = { { id = "rate", unit = "MB/s", ref = "C", min = 0.95,
+                  get = function(kv) return (kv.bytes or VOL_BYTES) / kv.seconds / 1e6 end } },
+  },
+  {
+    id = "startup_bare", title = "start-up, nothing opened", nruns = 3 * RUNS,
+    competitors = {
+      luvirt = runstat(LUVIRT, "-e", ""),
+      C = runstat(BIN .. "/startup"),
+      python = runstat(PYTHON, "-c", "import libvirt"),
+    },
+    figures = {
+      { id = "time", unit = "ms", get = ms, ref = "C", max = 1.15 },
+      { id = "rss", unit = "MiB", get = mib, ref = "C", max = 1.15 },
+    },
+  },
+  {
+    id = "startup_open", title = "start-up, test:///default opened", nruns = 3 * RUNS,
+    competitors = {
+      luvirt = runstat(LUVIRT, "-e", ('require"virt".new{uri="%s"}'):format(TEST_URI)),
+      C = runstat(BIN .. "/startup", TEST_URI),
+      python = runstat(PYTHON, "-c", ('import libvirt; libvirt.open("%s")'):format(TEST_URI)),
+    },
+    figures = {
+      { id = "time", unit = "ms", get = ms, ref = "C", max = 1.15 },
+      { id = "rss", unit = "MiB", get = mib, ref = "C", max = 1.15 },
+    },
+  },
+  {
+    id = "memory", title = "memory, " .. count(N_FIXTURE) .. " Domain objects",
+    competitors = {
+      luvirt = lua("memory.lua", FIXTURE_URI),
+      python = py("memory", FIXTURE_URI),
+    },
+    figures = {
+      { id = "held", unit = "MiB", ref = "python",
+        get = function(kv) return (kv.rss_hold1_kib - kv.rss_open_kib) / 1024 end },
+      -- Flat: a second hold-and-drop cycle ends where the first did, so
+      -- dropped objects really are freed (what the allocator keeps mapped
+      -- after the first cycle is not a leak).
+      { id = "dropped", unit = "MiB", ref = "python",
+        get = function(kv) return (kv.rss_drop2_kib - kv.rss_open_kib) / 1024 end,
+        target = "flat after collection",
+        check = function(runs)
+          for _, kv in ipairs(runs) do
+            local held = kv.rss_hold1_kib - kv.rss_open_kib
+            if kv.rss_drop2_kib - kv.rss_drop1_kib > math.max(512, held // 20) then return false end
+          end
+          return true
+        end },
+    },
+  },
+}
+
+-- Running ----------------------------------------------------------------
+
+local function run_benchmark(b)
+  local names = {}
+  for _, col in ipairs(COLUMNS) do
+    if b.competitors[col] then names[#names + 1] = col end
+  end
+  b.runs, b.errors = {}, {}
+  for _, name in ipairs(names) do b.runs[name] = {} end
+  if b.setup then
+    local ok, err = pcall(b.setup)
+    if not ok then
+      for _, name in ipairs(names) do b.errors[name] = "setup: " .. err end
+      return
+    end
+  end
+  local rounds = SMOKE and 1 or (b.nruns or RUNS) + 1
+  for round = 1, rounds do
+    for k = 0, #names - 1 do
+      local name = names[(round + k - 1) % #names + 1]
+      if not b.errors[name] then
+        local kv, err = run_once(b.competitors[name])
+        if b.after_run then b.after_run() end
+        if not kv then
+          b.errors[name] = err
+        elseif SMOKE or round > 1 then
+          table.insert(b.runs[name], kv)
+        end
+      end
+    end
+    io.stderr:write(("  %s: round %d/%d\n"):format(b.id, round, rounds))
+  end
+end
+
+local function fmt(x)
+  if x == nil then return "n/a" end
+  local a = math.abs(x)
+  if a >= 1000 then return ("%.0f"):format(x) end
+  if a >= 100 then return ("%.1f"):format(x) end
+  if a >= 10 then return ("%.2f"):format(x) end
+  if a >= 1 then return ("%.3f"):format(x) end
+  return ("%.3g"):format(x)
+end
+
+-- One row per figure: medians, ratios luvirt ÷ each reference, target, verdict.
+local function rows()
+  local out = {}
+  for _, b in ipairs(BENCHMARKS) do
+    for _, f in ipairs(b.figures) do
+      local row = { bench = b, figure = f, median = {}, ratio = {} }
+      for name, runs in pairs(b.runs) do
+        local xs = {}
+        if not b.errors[name] then
+          for _, kv in ipairs(runs) do
+            local ok, x = pcall(f.get, kv)
+            if ok and type(x) == "number" and x == x then xs[#xs + 1] = x end
+          end
+        end
+        if #xs == #runs and #xs > 0 then row.median[name] = median(xs) end
+      end
+      local l = row.median.luvirt
+      for name, m in pairs(row.median) do
+        if name ~= "luvirt" and l and m ~= 0 then row.ratio[name] = l / m end
+      end
+      if f.check then
+        row.target = f.target
+        if l then row.met = f.check(b.runs.luvirt) end
+      elseif f.max or f.min then
+        row.target = ("%s %.2fx %s"):format(f.max and "<=" or ">=", f.max or f.min, f.ref)
+        local r = row.ratio[f.ref]
+        if r then row.met = f.max and r <= f.max or r >= f.min end
+      end
+      out[#out + 1] = row
+    end
+  end
+  return out
+end
+
+local function table_lines(rs)
+  local head = { "benchmark", "unit" }
+  for _, col in ipairs(COLUMNS) do head[#head + 1] = col end
+  for i = 2, #COLUMNS do head[#head + 1] = "÷" .. COLUMNS[i] end
+  head[#head + 1] = "target"
+  head[#head + 1] = "met"
+  local lines = { "| " .. table.concat(head, " | ") .. " |",
+                  "|" .. ("---|"):rep(#head) }
+  for _, r in ipairs(rs) do
+    local cells = { r.bench.title .. (#r.bench.figures > 1 and (", " .. r.figure.id) or ""),
+                    r.figure.unit }
+    for _, col in ipairs(COLUMNS) do
+      cells[#cells + 1] = r.bench.competitors[col] and fmt(r.median[col]) or ""
+    end
+    for i = 2, #COLUMNS do
+      local x = r.ratio[COLUMNS[i]]
+      cells[#cells + 1] = x and ("%.2f"):format(x) or ""
+    end
+    cells[#cells + 1] = r.target or ""
+    cells[#cells + 1] = r.met == nil and (r.target and "n/a" or "") or (r.met and "yes" or "NO")
+    lines[#lines + 1] = "| " .. table.concat(cells, " | ") .. " |"
+  end
+  return lines
+end
+
+local function error_lines()
+  local lines = {}
+  for _, b in ipairs(BENCHMARKS) do
+    for _, col in ipairs(COLUMNS) do
+      if b.errors[col] then
+        lines[#lines + 1] = ("- %s, %s: %s"):format(b.id, col, b.errors[col])
+      end
+    end
+  end
+  return lines
+end
+
+local function capture(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  local s = p:read("a") or ""
+  p:close()
+  return (s:gsub("%s+$", ""))
+end
+
+local function machine()
+  local cpu = read_file("/proc/cpuinfo"):match("model name%s*:%s*([^\n]+)") or "unknown CPU"
+  local ncpu = capture("nproc")
+  return ("libvirt %s, %s (%s cores), %s"):format(
+    capture("pkg-config --modversion libvirt"), cpu, ncpu, capture("uname -sr"))
+end
+
+-- RESULTS.md keeps whatever people wrote around the generated block (the
+-- profiles and before/after notes); only the block between the markers is
+-- replaced.
+local BEGIN, END = "<!-- bench:begin (written by scripts/bench/run.sh) -->", "<!-- bench:end -->"
+local function write_results(lines)
+  local path = HERE .. "/RESULTS.md"
+  local old = read_file(path)
+  local block = BEGIN .. "\n" .. table.concat(lines, "\n") .. "\n" .. END
+  local new
+  local s, e = old:find(BEGIN, 1, true), select(2, old:find(END, 1, true))
+  if s and e then
+    new = old:sub(1, s - 1) .. block .. old:sub(e + 1)
+  else
+    new = "# luvirt benchmark results\n\n" .. block .. "\n" .. old
+  end
+  local f = assert(io.open(path, "w"))
+  f:write(new)
+  f:close()
+  return path
+end
+
+local function write_tsv(rs, path)
+  local f = assert(io.open(path, "w"))
+  for _, r in ipairs(rs) do
+    for _, col in ipairs(COLUMNS) do
+      if r.bench.competitors[col] then
+        local m = r.median[col]
+        f:write(("%s\t%s\t%s\t%s\n"):format(r.bench.id, r.figure.id, col,
+          m and ("%.6g"):format(m) or ("error: " .. (r.bench.errors[col] or "no figure"))))
+      end
+    end
+  end
+  f:close()
+end
+
+for _, b in ipairs(BENCHMARKS) do run_benchmark(b) end
+
+local rs = rows()
+local lines = {
+  ("%s, %s; %s; ratios are luvirt ÷ reference."):format(
+    os.date("!%Y-%m-%d %H:%M UTC"), machine(),
+    SMOKE and "smoke run: one run of each at tiny sizes, the figures mean nothing"
+      or ("medians of %d runs (start-up: %d) after a warm-up"):format(RUNS, 3 * RUNS)),
+  "",
+}
+for _, l in ipairs(table_lines(rs)) do lines[#lines + 1] = l end
+local errs = error_lines()
+if #errs > 0 then
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "Missing figures:"
+  for _, l in ipairs(errs) do lines[#lines + 1] = l end
+end
+print(table.concat(lines, "\n"))
+
+write_tsv(rs, BIN .. (SMOKE and "/smoke.tsv" or "/results.tsv"))
+if not SMOKE then
+  io.stderr:write("wrote " .. write_results(lines) .. "\n")
+end
+-- A smoke run exists to catch rot: a missing figure fails it.  A full run
+-- never fails (it reports).
+os.exit((SMOKE and #errs > 0) and 1 or 0)

@@ -1,0 +1,58 @@
+#!/bin/sh
+# usage: scripts/bench/run.sh BUILD [--smoke]
+#
+# luvirt against C, libvirt-python and Sys::Virt (`make bench`).  Builds the C
+# references into BUILD/bench, starts a private libvirtd for the RPC, event
+# and stream benchmarks, and hands over to run.lua, which runs everything,
+# prints the table and writes scripts/bench/RESULTS.md.
+#
+# --smoke runs each benchmark once at a tiny size (for `make check`, through
+# spec/bench/bench_smoke_spec.lua) and fails when a figure is missing; a full
+# run always exits 0, since it reports rather than gates.
+#
+# Copyright (C) 2026 the luvirt authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+BUILD=${1:?usage: run.sh BUILD [--smoke]}
+MODE=full
+case "${2:-}" in
+  "") ;;
+  --smoke) MODE=smoke ;;
+  *) echo "usage: run.sh BUILD [--smoke]" >&2; exit 2 ;;
+esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$BUILD/bench"
+# Absolute, because a fixture URI (test:///path) must be.
+BUILD=$(cd "$BUILD" && pwd)
+BIN=$BUILD/bench
+
+finish() { # status of a failure: a full run never fails
+  [ "$MODE" = smoke ] && exit "$1"
+  exit 0
+}
+
+LIBVIRT_FLAGS=$(pkg-config --cflags --libs libvirt) || {
+  echo "bench: libvirt's pkg-config file is missing (apt-get install libvirt-dev)" >&2
+  finish 1
+}
+CFLAGS_BENCH="-std=c11 -O2 -g -Wall -Wextra"
+for prog in getinfo listall flip events voldownload startup runstat; do
+  if [ ! "$BIN/$prog" -nt "$HERE/$prog.c" ] || [ ! "$BIN/$prog" -nt "$HERE/bench.h" ]; then
+    # shellcheck disable=SC2086
+    cc $CFLAGS_BENCH -o "$BIN/$prog" "$HERE/$prog.c" $LIBVIRT_FLAGS -lpthread || {
+      echo "bench: cannot build $HERE/$prog.c" >&2
+      finish 1
+    }
+  fi
+done
+
+DAEMON_DIR=$(mktemp -d /tmp/luvirt-bench.XXXXXX)
+. "$HERE/daemon.sh"
+trap 'bench_daemon_stop "$DAEMON_DIR"; rm -rf "$DAEMON_DIR"' EXIT
+trap 'exit 130' INT TERM
+# A daemon that does not come up costs the RPC rows their figures; the rest
+# still runs and the table says why.
+bench_daemon_start "$DAEMON_DIR" || echo "bench: the private libvirtd did not start" >&2
+
+lua5.4 "$HERE/run.lua" "$BUILD" "$MODE" "$DAEMON_DIR/run/libvirt-sock"
+finish $?
