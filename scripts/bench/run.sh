@@ -46,13 +46,17 @@ for prog in getinfo listall flip events voldownload startup runstat; do
   fi
 done
 
-DAEMON_DIR=$(mktemp -d /tmp/luvirt-bench.XXXXXX)
-. "$HERE/daemon.sh"
-trap 'bench_daemon_stop "$DAEMON_DIR"; rm -rf "$DAEMON_DIR"' EXIT
+# The test bed's private libvirtd; --owner stops it even if this shell is
+# killed before its trap runs.
+TESTBED=$HERE/../testbed/daemon.sh
+TMP=$(mktemp -d /tmp/luvirt-bench.XXXXXX)
+DAEMON_DIR=$TMP/daemon
+trap 'bash "$TESTBED" stop "$DAEMON_DIR" --rm >/dev/null; rmdir "$TMP"' EXIT
 trap 'exit 130' INT TERM
 # A daemon that does not come up costs the RPC rows their figures; the rest
 # still runs and the table says why.
-bench_daemon_start "$DAEMON_DIR" || echo "bench: the private libvirtd did not start" >&2
+bash "$TESTBED" start "$DAEMON_DIR" --owner $$ >/dev/null ||
+  echo "bench: the private libvirtd did not start" >&2
 
 lua5.4 "$HERE/run.lua" "$BUILD" "$MODE" "$DAEMON_DIR/run/libvirt-sock"
 finish $?
