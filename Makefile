@@ -1,0 +1,105 @@
+# luvirt — the whole libvirt API in Lua 5.4 on libuv.
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+LUA     ?= lua5.4
+CC      ?= cc
+
+PKGS      := libvirt libvirt-qemu libvirt-lxc libvirt-admin lua5.4 libuv
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBVIRT_API       := $(shell pkg-config --variable=libvirt_api libvirt 2>/dev/null)
+LIBVIRT_QEMU_API  := $(shell pkg-config --variable=libvirt_qemu_api libvirt-qemu 2>/dev/null)
+LIBVIRT_LXC_API   := $(shell pkg-config --variable=libvirt_lxc_api libvirt-lxc 2>/dev/null)
+LIBVIRT_ADMIN_API := $(shell pkg-config --variable=libvirt_admin_api libvirt-admin 2>/dev/null)
+API_XML := $(LIBVIRT_API) $(LIBVIRT_QEMU_API) $(LIBVIRT_LXC_API) $(LIBVIRT_ADMIN_API)
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra $(CFLAGS) $(PKG_CFLAGS) \
+             -Ihost -I$(BUILD)/gen -DLUVIRT_DATADIR='"$(PREFIX)/share/luvirt"' \
+             -DLUVIRT_SRCDIR='"$(CURDIR)"'
+ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_EXTRA)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread
+
+# The C module (virt/core.so for plain Lua) and the libraries share the core
+# objects; the host adds main.c/repl.c and links luv in.
+HOST_ONLY := host/main.c host/repl.c
+CORE_SRC  := $(filter-out $(HOST_ONLY),$(wildcard host/*.c))
+CORE_OBJ  := $(CORE_SRC:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_generated.o $(BUILD)/obj/gen_lua.o
+LUA_SRC   := $(wildcard lua/virt/*.lua)
+STDLIB_SRC := $(wildcard stdlib/*.lua stdlib/*/*.lua)
+GEN_SRC   := $(wildcard host/gen/*.lua)
+
+.PHONY: all deps check check-unit demo bench asan install clean
+all: $(BUILD)/luvirt $(BUILD)/virt/core.so $(BUILD)/libluvirt.a $(BUILD)/libluvirt.so
+
+$(BUILD)/obj $(BUILD)/gen $(BUILD)/virt:
+	@mkdir -p $@
+
+$(BUILD)/gen/generated.c: $(GEN_SRC) $(API_XML) | $(BUILD)/gen
+	$(LUA) host/gen/gen.lua $(BUILD)/gen $(API_XML)
+
+$(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua | $(BUILD)/gen
+	$(LUA) host/gen/embed.lua $@ $(LUA_SRC)
+
+$(BUILD)/obj/gen_generated.o: $(BUILD)/gen/generated.c host/lv.h | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/gen_lua.o: $(BUILD)/gen/lua.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/%.o: host/%.c host/lv.h host/luvirt.h host/lv_embed.h $(BUILD)/gen/generated.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libluvirt.a: $(CORE_OBJ)
+	rm -f $@; ar rcs $@ $^
+$(BUILD)/libluvirt.so: $(CORE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ -Wl,-soname,libluvirt.so.0 $(LDLIBS_ALL) -llua5.4-luv
+$(BUILD)/virt/core.so: $(CORE_OBJ) | $(BUILD)/virt
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $(filter-out $(BUILD)/obj/embed.o,$^) $(filter-out -llua5.4,$(LDLIBS_ALL))
+$(BUILD)/luvirt: $(BUILD)/obj/main.o $(BUILD)/obj/repl.o $(CORE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -llua5.4-luv -lreadline -Wl,-E
+
+# Debian packages this project needs (DESIGN.md); `make deps` installs the missing ones.
+DEB_BUILD := make gcc pkg-config libvirt-dev liblua5.4-dev lua5.4 libuv1-dev lua-luv-dev lua-luv \
+             libreadline-dev
+DEB_RUN   := lua-busted lua-cjson lua-argparse lua-sql-sqlite3
+DEB_TEST  := libvirt-daemon libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio \
+             iproute2 tini tmux valgrind luarocks procps
+DEB_BENCH := python3-libvirt libsys-virt-perl
+DEBS := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(DEB_BENCH)
+deps:
+	@sh scripts/install-deps.sh $(DEBS)
+
+check: all
+	@sh scripts/check.sh $(BUILD)
+
+demo: deps all
+	@$(BUILD)/luvirt scripts/demo.lua
+
+bench: all
+	@sh scripts/bench/run.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  LDFLAGS_EXTRA="-fsanitize=address,undefined" all
+	ASAN_OPTIONS=detect_leaks=0 sh scripts/check.sh build-asan
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/lua/5.4/virt \
+	  $(DESTDIR)$(PREFIX)/lib/lua/5.4/virt $(DESTDIR)$(PREFIX)/share/luvirt
+	install -m 755 $(BUILD)/luvirt $(DESTDIR)$(PREFIX)/bin/luvirt
+	install -m 644 $(BUILD)/libluvirt.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libluvirt.so $(DESTDIR)$(PREFIX)/lib/libluvirt.so.0
+	ln -sf libluvirt.so.0 $(DESTDIR)$(PREFIX)/lib/libluvirt.so
+	install -m 644 host/luvirt.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BUILD)/virt/core.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/virt/core.so
+	install -m 644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/5.4/virt/
+	cp -r stdlib $(DESTDIR)$(PREFIX)/share/luvirt/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' host/luvirt.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/luvirt.pc
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,716 @@
+/*
+ * loop.c: libvirt's event loop implemented on libuv.
+ *
+ * libvirt calls the six callbacks below from any thread, sometimes from
+ * inside a callback we are dispatching.  So:
+ *  - the wanted state (watches, timers) lives in tables under one mutex
+ *    that any thread may change; libuv itself is touched only on the loop
+ *    thread, which reconciles the uv handles with the wanted state ("dirty"
+ *    queue); another thread queues the change and wakes the loop with
+ *    uv_async_send;
+ *  - one uv_poll_t per fd carries every watch on that fd;
+ *  - ids are never reused; a removed watch or timer stays in its table,
+ *    flagged, until the loop thread detaches it, and never fires again;
+ *  - free callbacks run later from the async callback, once, never inside
+ *    remove and never with our lock held;
+ *  - dispatch snapshots what is ready, drops the lock, then re-checks each
+ *    entry before calling it (an earlier callback may have removed it).
+ *
+ * Watches and timers that libvirt makes for itself are unreferenced, so an
+ * idle connection does not keep a script alive; virt.Event's (a script's
+ * own) are referenced.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "lv.h"
+
+#define NBUCKET 256
+
+typedef struct fdpoll fdpoll;
+
+typedef struct watch {
+  int id, fd, events, removed, ref;
+  virEventHandleCallback cb;
+  void *opaque;
+  virFreeCallback ff;
+  fdpoll *fp;
+  struct watch *hnext;          /* id hash chain */
+  struct watch *fnext;          /* watches of one fd */
+} watch;
+
+struct fdpoll {
+  int fd, dirty, renew, failed;
+  uv_poll_t *poll;              /* heap: outlives us while closing */
+  int cur;                      /* uv events being polled */
+  watch *watches;
+  fdpoll *hnext;                /* fd hash chain */
+  fdpoll *qnext;                /* dirty queue */
+};
+
+typedef struct timer {
+  int id, interval, removed, ref, dirty, restart, mode;
+  virEventTimeoutCallback cb;
+  void *opaque;
+  virFreeCallback ff;
+  uv_timer_t *t;                /* interval > 0 */
+  uv_idle_t *idle;              /* interval == 0: every iteration */
+  struct timer *hnext;
+  struct timer *qnext;
+} timer;
+
+typedef struct freeitem {
+  virFreeCallback ff;
+  void *opaque;
+  struct freeitem *next;
+} freeitem;
+
+static struct {
+  uv_loop_t *loop;
+  uv_thread_t thread;
+  uv_async_t async;
+  uv_mutex_t lock;
+  int next_watch, next_timer, nwatch, ntimer;
+  long nfree;
+  watch *watches[NBUCKET];
+  timer *timers[NBUCKET];
+  fdpoll *fds[NBUCKET];
+  fdpoll *dq_head, *dq_tail;    /* dirty fds, in order */
+  timer *tq_head, *tq_tail;     /* dirty timers, in order */
+  freeitem *fq_head, *fq_tail;  /* free callbacks to run */
+  int dispatching;              /* loop thread only: inside a callback */
+} L_;
+
+uv_loop_t *lv_loop(void)
+{
+  return L_.loop;
+}
+
+int lv_loop_on_thread(void)
+{
+  uv_thread_t self = uv_thread_self();
+  return L_.loop && uv_thread_equal(&self, &L_.thread);
+}
+
+static unsigned bucket(int k)
+{
+  return (unsigned)k % NBUCKET;
+}
+
+static watch *find_watch(int id)
+{
+  watch *w;
+  for (w = L_.watches[bucket(id)]; w; w = w->hnext)
+    if (w->id == id)
+      return w;
+  return NULL;
+}
+
+static timer *find_timer(int id)
+{
+  timer *t;
+  for (t = L_.timers[bucket(id)]; t; t = t->hnext)
+    if (t->id == id)
+      return t;
+  return NULL;
+}
+
+static fdpoll *find_fd(int fd)
+{
+  fdpoll *p;
+  for (p = L_.fds[bucket(fd)]; p; p = p->hnext)
+    if (p->fd == fd)
+      return p;
+  return NULL;
+}
+
+/* Called with the lock held. */
+static void mark_fd(fdpoll *p)
+{
+  if (p->dirty)
+    return;
+  p->dirty = 1;
+  p->qnext = NULL;
+  if (L_.dq_tail)
+    L_.dq_tail->qnext = p;
+  else
+    L_.dq_head = p;
+  L_.dq_tail = p;
+}
+
+static void mark_timer(timer *t)
+{
+  if (t->dirty)
+    return;
+  t->dirty = 1;
+  t->qnext = NULL;
+  if (L_.tq_tail)
+    L_.tq_tail->qnext = t;
+  else
+    L_.tq_head = t;
+  L_.tq_tail = t;
+}
+
+static void queue_free(virFreeCallback ff, void *opaque)
+{
+  freeitem *f;
+  L_.nfree++;
+  if (!ff)
+    return;
+  f = malloc(sizeof *f);
+  if (!f)
+    return;                     /* out of memory: leak rather than crash */
+  f->ff = ff;
+  f->opaque = opaque;
+  f->next = NULL;
+  if (L_.fq_tail)
+    L_.fq_tail->next = f;
+  else
+    L_.fq_head = f;
+  L_.fq_tail = f;
+}
+
+static int to_uv(int vir)
+{
+  int ev = 0;
+  if (vir & VIR_EVENT_HANDLE_READABLE)
+    ev |= UV_READABLE;
+  if (vir & VIR_EVENT_HANDLE_WRITABLE)
+    ev |= UV_WRITABLE;
+  return ev;
+}
+
+static int to_vir(int uv)
+{
+  int ev = 0;
+  if (uv & UV_READABLE)
+    ev |= VIR_EVENT_HANDLE_READABLE;
+  if (uv & UV_WRITABLE)
+    ev |= VIR_EVENT_HANDLE_WRITABLE;
+  if (uv & UV_DISCONNECT)
+    ev |= VIR_EVENT_HANDLE_HANGUP;
+  return ev;
+}
+
+static void free_handle_cb(uv_handle_t *h)
+{
+  free(h);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+  if (h && !uv_is_closing(h))
+    uv_close(h, free_handle_cb);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+typedef struct ready {
+  watch *w;
+  int id, fd, events;
+  virEventHandleCallback cb;
+  void *opaque;
+} ready;
+
+static void dispatch_fd(fdpoll *p, int vir)
+{
+  ready stackbuf[8], *r = stackbuf;
+  int n = 0, cap = 8, i;
+  watch *w;
+
+  uv_mutex_lock(&L_.lock);
+  for (w = p->watches; w; w = w->fnext)
+    if (!w->removed && w->events)
+      n++;
+  if (n > cap) {
+    r = malloc(n * sizeof *r);
+    if (!r) {
+      uv_mutex_unlock(&L_.lock);
+      return;
+    }
+  }
+  n = 0;
+  for (w = p->watches; w; w = w->fnext) {
+    /* Error and hang-up go to every enabled watch, asked for or not. */
+    int ev = vir & (w->events | VIR_EVENT_HANDLE_ERROR | VIR_EVENT_HANDLE_HANGUP);
+    if (w->removed || !w->events || !ev)
+      continue;
+    r[n].w = w;
+    r[n].id = w->id;
+    r[n].fd = w->fd;
+    r[n].events = ev;
+    r[n].cb = w->cb;
+    r[n].opaque = w->opaque;
+    n++;
+  }
+  uv_mutex_unlock(&L_.lock);
+
+  for (i = 0; i < n; i++) {
+    int live;
+    uv_mutex_lock(&L_.lock);
+    live = !r[i].w->removed;    /* detached watches are freed only later */
+    uv_mutex_unlock(&L_.lock);
+    if (live) {
+      L_.dispatching++;
+      r[i].cb(r[i].id, r[i].fd, r[i].events, r[i].opaque);
+      L_.dispatching--;
+    }
+  }
+  if (r != stackbuf)
+    free(r);
+}
+
+static void reconcile(void);
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+  fdpoll *p = h->data;
+  if (status < 0) {
+    /* libuv stopped the handle; poll again at the next reconcile, so an
+     * error keeps being reported (level-triggered) until the watch goes. */
+    uv_mutex_lock(&L_.lock);
+    p->cur = 0;
+    mark_fd(p);
+    uv_mutex_unlock(&L_.lock);
+    dispatch_fd(p, VIR_EVENT_HANDLE_ERROR);
+    uv_async_send(&L_.async);
+    return;
+  }
+  dispatch_fd(p, to_vir(events));
+}
+
+static void timer_fire(timer *t)
+{
+  virEventTimeoutCallback cb = NULL;
+  void *opaque = NULL;
+  int id = 0;
+  uv_mutex_lock(&L_.lock);
+  if (!t->removed && t->interval >= 0) {
+    cb = t->cb;
+    opaque = t->opaque;
+    id = t->id;
+  }
+  uv_mutex_unlock(&L_.lock);
+  if (cb) {
+    L_.dispatching++;
+    cb(id, opaque);
+    L_.dispatching--;
+  }
+}
+
+static void timer_cb(uv_timer_t *h)
+{
+  timer_fire(h->data);
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+  timer_fire(h->data);
+}
+
+/* ----------------------------------------------------------- reconcile
+ * Loop thread only.  Takes the lock to read the wanted state, and drops it
+ * around anything that could call back. */
+
+static void unlink_fd(fdpoll *p)
+{
+  fdpoll **pp = &L_.fds[bucket(p->fd)];
+  while (*pp && *pp != p)
+    pp = &(*pp)->hnext;
+  if (*pp)
+    *pp = p->hnext;
+}
+
+static void unlink_watch(watch *w)
+{
+  watch **pp = &L_.watches[bucket(w->id)];
+  while (*pp && *pp != w)
+    pp = &(*pp)->hnext;
+  if (*pp)
+    *pp = w->hnext;
+}
+
+static void unlink_timer(timer *t)
+{
+  timer **pp = &L_.timers[bucket(t->id)];
+  while (*pp && *pp != t)
+    pp = &(*pp)->hnext;
+  if (*pp)
+    *pp = t->hnext;
+}
+
+/* Lock held. */
+static void reconcile_fd(fdpoll *p)
+{
+  watch **pp = &p->watches, *w;
+  int want = 0, ref = 0, live = 0;
+
+  while ((w = *pp)) {
+    if (w->removed) {
+      *pp = w->fnext;
+      unlink_watch(w);
+      queue_free(w->ff, w->opaque);
+      free(w);
+      L_.nwatch--;
+      continue;
+    }
+    live++;
+    want |= to_uv(w->events);
+    if (w->events && w->ref)
+      ref = 1;
+    pp = &w->fnext;
+  }
+  if (!live) {
+    close_handle((uv_handle_t *)p->poll);
+    unlink_fd(p);
+    free(p);
+    return;
+  }
+  /* A new watch may be on a new file that reuses the number of a closed
+   * one: start from a fresh handle so libuv re-registers the fd. */
+  if (p->renew || !p->poll) {
+    close_handle((uv_handle_t *)p->poll);
+    p->poll = NULL;
+    p->cur = 0;
+    p->renew = 0;
+    p->failed = 0;
+    p->poll = malloc(sizeof *p->poll);
+    if (!p->poll || uv_poll_init(L_.loop, p->poll, p->fd) < 0) {
+      free(p->poll);
+      p->poll = NULL;
+      p->failed = 1;            /* reported below, outside the lock */
+      return;
+    }
+    p->poll->data = p;
+  }
+  if (want) {
+    want |= UV_DISCONNECT;
+    if (want != p->cur && uv_poll_start(p->poll, want, poll_cb) == 0)
+      p->cur = want;
+  } else if (p->cur) {
+    uv_poll_stop(p->poll);
+    p->cur = 0;
+  }
+  if (ref)
+    uv_ref((uv_handle_t *)p->poll);
+  else
+    uv_unref((uv_handle_t *)p->poll);
+}
+
+/* Lock held. */
+static void reconcile_timer(timer *t)
+{
+  if (t->removed) {
+    close_handle((uv_handle_t *)t->t);
+    close_handle((uv_handle_t *)t->idle);
+    unlink_timer(t);
+    queue_free(t->ff, t->opaque);
+    free(t);
+    L_.ntimer--;
+    return;
+  }
+  if (!t->t) {
+    t->t = malloc(sizeof *t->t);
+    t->idle = malloc(sizeof *t->idle);
+    if (!t->t || !t->idle) {
+      free(t->t);
+      free(t->idle);
+      t->t = NULL;
+      t->idle = NULL;
+      return;
+    }
+    uv_timer_init(L_.loop, t->t);
+    uv_idle_init(L_.loop, t->idle);
+    t->t->data = t->idle->data = t;
+    t->restart = 1;
+  }
+  if (t->interval < 0) {
+    uv_timer_stop(t->t);
+    uv_idle_stop(t->idle);
+  } else if (t->interval == 0) {
+    /* A 0 ms uv_timer re-armed from its own callback would spin inside
+     * one uv__run_timers pass; an idle handle fires once per iteration. */
+    uv_timer_stop(t->t);
+    uv_idle_start(t->idle, idle_cb);
+  } else if (t->restart || t->mode != 1) {
+    uv_idle_stop(t->idle);
+    uv_timer_start(t->t, timer_cb, t->interval, t->interval);
+  }
+  t->mode = t->interval < 0 ? 0 : t->interval == 0 ? 2 : 1;
+  t->restart = 0;
+  if (t->ref) {
+    uv_ref((uv_handle_t *)t->t);
+    uv_ref((uv_handle_t *)t->idle);
+  } else {
+    uv_unref((uv_handle_t *)t->t);
+    uv_unref((uv_handle_t *)t->idle);
+  }
+}
+
+static void run_frees(void)
+{
+  freeitem *f, *next;
+  uv_mutex_lock(&L_.lock);
+  f = L_.fq_head;
+  L_.fq_head = L_.fq_tail = NULL;
+  uv_mutex_unlock(&L_.lock);
+  for (; f; f = next) {
+    next = f->next;
+    f->ff(f->opaque);
+    free(f);
+  }
+}
+
+static void reconcile(void)
+{
+  fdpoll *failed[16];
+  int nfailed = 0, i, more;
+
+  uv_mutex_lock(&L_.lock);
+  while (L_.dq_head || L_.tq_head) {
+    fdpoll *p = L_.dq_head;
+    timer *t = L_.tq_head;
+    if (p) {
+      L_.dq_head = p->qnext;
+      if (!L_.dq_head)
+        L_.dq_tail = NULL;
+      p->dirty = 0;
+      reconcile_fd(p);        /* may free p */
+      /* failed is only set on a live fdpoll */
+    } else {
+      L_.tq_head = t->qnext;
+      if (!L_.tq_head)
+        L_.tq_tail = NULL;
+      t->dirty = 0;
+      reconcile_timer(t);
+    }
+  }
+  /* Tell the watches of an fd libuv cannot poll, outside the lock. */
+  for (i = 0; i < NBUCKET && nfailed < 16; i++) {
+    fdpoll *p;
+    for (p = L_.fds[i]; p && nfailed < 16; p = p->hnext)
+      if (p->failed == 1) {
+        p->failed = 2;
+        failed[nfailed++] = p;
+      }
+  }
+  more = L_.fq_head != NULL;
+  uv_mutex_unlock(&L_.lock);
+  for (i = 0; i < nfailed; i++)
+    dispatch_fd(failed[i], VIR_EVENT_HANDLE_ERROR);
+  if (more)
+    uv_async_send(&L_.async);   /* frees run from a clean stack */
+}
+
+static void async_cb(uv_async_t *h)
+{
+  (void)h;
+  reconcile();
+  run_frees();
+}
+
+/* Apply now when on the loop thread outside any dispatch (a snapshot being
+ * dispatched must not see its watches freed), else wake the loop. */
+static void kick(void)
+{
+  if (!L_.dispatching && lv_loop_on_thread())
+    reconcile();
+  else
+    uv_async_send(&L_.async);
+}
+
+/* ---------------------------------------------- the six libvirt callbacks */
+
+static int add_handle(int fd, int events, virEventHandleCallback cb,
+                      void *opaque, virFreeCallback ff)
+{
+  watch *w = calloc(1, sizeof *w);
+  fdpoll *p;
+  int id;
+  if (!w || fd < 0 || !cb) {
+    free(w);
+    return -1;
+  }
+  uv_mutex_lock(&L_.lock);
+  p = find_fd(fd);
+  if (!p) {
+    p = calloc(1, sizeof *p);
+    if (!p) {
+      uv_mutex_unlock(&L_.lock);
+      free(w);
+      return -1;
+    }
+    p->fd = fd;
+    p->hnext = L_.fds[bucket(fd)];
+    L_.fds[bucket(fd)] = p;
+  }
+  id = w->id = ++L_.next_watch;
+  w->fd = fd;
+  w->events = events;
+  w->cb = cb;
+  w->opaque = opaque;
+  w->ff = ff;
+  w->fp = p;
+  w->fnext = p->watches;
+  p->watches = w;
+  w->hnext = L_.watches[bucket(id)];
+  L_.watches[bucket(id)] = w;
+  L_.nwatch++;
+  p->renew = 1;
+  mark_fd(p);
+  uv_mutex_unlock(&L_.lock);
+  kick();
+  return id;
+}
+
+static void update_handle(int id, int events)
+{
+  watch *w;
+  uv_mutex_lock(&L_.lock);
+  w = find_watch(id);
+  if (w && !w->removed && w->events != events) {
+    w->events = events;
+    mark_fd(w->fp);
+  } else
+    w = NULL;
+  uv_mutex_unlock(&L_.lock);
+  if (w)
+    kick();
+}
+
+static int remove_handle(int id)
+{
+  watch *w;
+  uv_mutex_lock(&L_.lock);
+  w = find_watch(id);
+  if (!w || w->removed) {
+    uv_mutex_unlock(&L_.lock);
+    return -1;
+  }
+  w->removed = 1;
+  mark_fd(w->fp);
+  uv_mutex_unlock(&L_.lock);
+  kick();
+  return 0;
+}
+
+static int add_timeout(int interval, virEventTimeoutCallback cb, void *opaque,
+                       virFreeCallback ff)
+{
+  timer *t = calloc(1, sizeof *t);
+  int id;
+  if (!t || !cb) {
+    free(t);
+    return -1;
+  }
+  uv_mutex_lock(&L_.lock);
+  id = t->id = ++L_.next_timer;
+  t->interval = interval < 0 ? -1 : interval;
+  t->cb = cb;
+  t->opaque = opaque;
+  t->ff = ff;
+  t->hnext = L_.timers[bucket(id)];
+  L_.timers[bucket(id)] = t;
+  L_.ntimer++;
+  mark_timer(t);
+  uv_mutex_unlock(&L_.lock);
+  kick();
+  return id;
+}
+
+static void update_timeout(int id, int interval)
+{
+  timer *t;
+  uv_mutex_lock(&L_.lock);
+  t = find_timer(id);
+  if (t && !t->removed) {
+    t->interval = interval < 0 ? -1 : interval;
+    t->restart = 1;
+    mark_timer(t);
+  } else
+    t = NULL;
+  uv_mutex_unlock(&L_.lock);
+  if (t)
+    kick();
+}
+
+static int remove_timeout(int id)
+{
+  timer *t;
+  uv_mutex_lock(&L_.lock);
+  t = find_timer(id);
+  if (!t || t->removed) {
+    uv_mutex_unlock(&L_.lock);
+    return -1;
+  }
+  t->removed = 1;
+  mark_timer(t);
+  uv_mutex_unlock(&L_.lock);
+  kick();
+  return 0;
+}
+
+/* ---------------------------------------------------------------- public */
+
+void lv_loop_ref_handle(int id, int ref)
+{
+  watch *w;
+  uv_mutex_lock(&L_.lock);
+  w = find_watch(id);
+  if (w && !w->removed) {
+    w->ref = ref;
+    mark_fd(w->fp);
+  }
+  uv_mutex_unlock(&L_.lock);
+  kick();
+}
+
+void lv_loop_ref_timeout(int id, int ref)
+{
+  timer *t;
+  uv_mutex_lock(&L_.lock);
+  t = find_timer(id);
+  if (t && !t->removed) {
+    t->ref = ref;
+    mark_timer(t);
+  }
+  uv_mutex_unlock(&L_.lock);
+  kick();
+}
+
+void lv_loop_stats(int *watches, int *timers, long *frees)
+{
+  uv_mutex_lock(&L_.lock);
+  if (watches)
+    *watches = L_.nwatch;
+  if (timers)
+    *timers = L_.ntimer;
+  if (frees)
+    *frees = L_.nfree;
+  uv_mutex_unlock(&L_.lock);
+}
+
+/* Apply pending changes and run pending free callbacks now (loop thread;
+ * used when closing, since an unreferenced async may never be run). */
+void lv_loop_flush(void)
+{
+  if (!L_.loop || !lv_loop_on_thread())
+    return;
+  reconcile();
+  run_frees();
+}
+
+int lv_loop_init(uv_loop_t *loop)
+{
+  if (L_.loop)
+    return L_.loop == loop ? 0 : -1;
+  if (uv_mutex_init(&L_.lock) < 0 || uv_async_init(loop, &L_.async, async_cb) < 0)
+    return -1;
+  uv_unref((uv_handle_t *)&L_.async);
+  L_.loop = loop;
+  L_.thread = uv_thread_self();
+  virEventRegisterImpl(add_handle, update_handle, remove_handle,
+                       add_timeout, update_timeout, remove_timeout);
+  return 0;
+}

@@ -1,0 +1,229 @@
+/*
+ * lv.h: the private interface shared by the C files of the luvirt host.
+ *
+ * Copyright (C) 2026 the luvirt authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef LV_H
+#define LV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <uv.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#define LV_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ loop.c
+ * libvirt's event loop implemented on libuv (virEventRegisterImpl).  The
+ * implementation is process-global, as libvirt's is; it binds to one loop. */
+int lv_loop_init(uv_loop_t *loop);  /* idempotent; 0 or -1 (other loop) */
+uv_loop_t *lv_loop(void);
+int lv_loop_on_thread(void);        /* 1 when called on the loop thread */
+/* Watches and timers made by libvirt itself do not keep the loop alive
+ * (an idle open connection must not stop a script from ending); those a
+ * script adds through virt.Event do.  */
+void lv_loop_ref_handle(int watch, int ref);
+void lv_loop_ref_timeout(int timer, int ref);
+/* Counters for tests: watches/timers alive, free callbacks run. */
+void lv_loop_stats(int *watches, int *timers, long *frees);
+/* Apply pending changes and run pending free callbacks now (loop thread). */
+void lv_loop_flush(void);
+
+/* ----------------------------------------------------------------- error.c */
+typedef struct lv_error {
+  int code, domain, level, int1, int2;
+  char *message, *str1, *str2, *str3;
+} lv_error;
+
+/* Copy virGetLastError() (thread-local: call on the thread that failed). */
+void lv_error_save(lv_error *e);
+void lv_error_clear(lv_error *e);
+/* Push a virt.Error made from e (takes ownership of e's strings). */
+void lv_error_push(lua_State *L, lv_error *e);
+/* Raise a virt.Error from e / from this thread's last libvirt error. */
+int lv_error_raise(lua_State *L, lv_error *e);
+int lv_error_raise_last(lua_State *L);
+/* Raise a virt.Error with a message of our own (code VIR_ERR_INTERNAL_ERROR
+ * unless given). */
+int lv_error_raisef(lua_State *L, int code, const char *fmt, ...);
+int luaopen_virt_error(lua_State *L);   /* leaves virt.Error on the stack */
+
+/* ---------------------------------------------------------------- object.c
+ * Every libvirt object is a full userdata holding an lv_obj.  Its first user
+ * value is the parent object (a Domain keeps its connection alive). */
+typedef struct lv_class {
+  const char *tname;              /* metatable name, "virt.Domain" */
+  size_t size;                    /* of the userdata; 0: sizeof(lv_obj) */
+  const char *label;              /* "Domain", used in messages */
+  int (*ref)(void *ptr);          /* virDomainRef */
+  int (*free)(void *ptr);         /* virDomainFree */
+  const char *(*name)(void *ptr); /* for __tostring; may be NULL */
+} lv_class;
+
+typedef struct lv_obj {
+  void *ptr;                      /* NULL once freed/closed */
+  const lv_class *cls;
+  int flags;                      /* class-private */
+} lv_obj;
+
+/* Push a new object owning ptr; parent is a stack index or 0 for none. */
+lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent);
+/* The object at idx, which must be open: "attempt to use a freed Domain". */
+void *lv_obj_check(lua_State *L, int idx, const lv_class *cls);
+lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls);
+lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls);
+/* Create a class metatable: methods become __index (a plain table that is
+ * also the class table virt.<label>), plus __gc/__close/__tostring/__eq.
+ * Leaves the class table on the stack. */
+void lv_class_new(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
+/* Add methods (NULL-terminated) to the class table of cls. */
+void lv_class_add(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
+/* Free an object now (loop thread; for explicit free/close). */
+int lv_obj_release(lv_obj *o);
+
+/* ------------------------------------------------------------------ task.c
+ * The one mechanism that makes a bound function async-capable.
+ *
+ * A binding fills an argument struct whose first member is an lv_job, on the
+ * C stack, and calls lv_job_run().  Outside a task (or where the running
+ * coroutine cannot yield) the work runs inline.  Inside a task the struct is
+ * copied to the heap, the objects it holds are referenced, the work runs on a
+ * worker thread and the task yields; when the work is done the loop thread
+ * resumes the task and push() converts the results.  work() never touches
+ * Lua; a failure (work returns < 0) copies virGetLastError() on the worker
+ * thread and becomes a virt.Error on the loop thread.
+ *
+ * Pointers into Lua strings of the binding's own arguments stay valid across
+ * the yield (the coroutine's stack is kept).
+ *
+ *   struct a_get_info { lv_job job; virDomainPtr dom; virDomainInfo info; };
+ *   static int w_get_info(lv_job *j) { ... return virDomainGetInfo(...); }
+ *   static int p_get_info(lua_State *L, lv_job *j) { ...push...; return 1; }
+ *   static int l_get_info(lua_State *L) {
+ *     LV_JOB_DECL(struct a_get_info, a, w_get_info, p_get_info);
+ *     a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+ *     return lv_job_run(L, &a.job);
+ *   }
+ */
+typedef struct lv_job lv_job;
+typedef int (*lv_work_fn)(lv_job *job);
+typedef int (*lv_push_fn)(lua_State *L, lv_job *job);
+typedef void (*lv_fini_fn)(lv_job *job);
+
+#define LV_JOB_MAXHOLD 4
+#define LV_POOL_SHORT 0
+#define LV_POOL_LONG 1   /* migrations, backups: never starve short calls */
+
+struct lv_job {
+  lv_work_fn work;
+  lv_push_fn push;          /* NULL: no results */
+  lv_fini_fn fini;          /* frees what work() allocated; may be NULL */
+  size_t size;              /* of the whole argument struct */
+  int pool;                 /* LV_POOL_SHORT or LV_POOL_LONG */
+  int nhold;
+  void *hold[LV_JOB_MAXHOLD];
+  const lv_class *holdcls[LV_JOB_MAXHOLD];
+  int failed;
+  lv_error err;
+  lv_job *next;             /* private to task.c */
+  void *task;               /* private to task.c */
+};
+
+#define LV_JOB_DECL(type, var, workfn, pushfn)        \
+  type var;                                            \
+  lv_job_init(&var.job, sizeof var, (workfn), (pushfn))
+
+void lv_job_init(lv_job *job, size_t size, lv_work_fn work, lv_push_fn push);
+/* The pointer of the open object at idx, remembered so that an async call
+ * keeps it referenced until work() is done. */
+void *lv_job_hold(lv_job *job, lua_State *L, int idx, const lv_class *cls);
+/* Run the job; returns push()'s result count (or raises).  The argument
+ * struct is copied when the call goes async: it must not point into itself. */
+int lv_job_run(lua_State *L, lv_job *job);
+/* Run the job on the pool with nobody waiting (e.g. a close from __gc):
+ * only work() and fini() run. */
+int lv_job_detach(lv_job *job);
+/* 1 when calls from L would run asynchronously. */
+int lv_task_async(lua_State *L);
+
+/* Tasks. */
+int luaopen_virt_task(lua_State *L);     /* adds spawn/run/stop/... to the table on top */
+int lv_task_pool_size(int pool, int n);  /* set (n > 0) and/or get */
+/* Run fn at the top of L as a task with nargs arguments below... see task.c */
+int lv_task_spawn(lua_State *L, int nargs); /* fn + nargs on top -> pushes task */
+/* Report an error from a callback (rule 7): handler or stderr. */
+void lv_report_error(lua_State *L, const char *where);
+/* Call the function on top of L (with nargs) under pcall with a traceback;
+ * reports failures; returns 0 on success. */
+int lv_pcall(lua_State *L, int nargs, int nresults, const char *where);
+/* The main thread of the state that loaded virt (for callbacks). */
+lua_State *lv_main_state(void);
+void lv_task_shutdown(void);             /* before lua_close */
+/* Keep the loop alive while a script's callback is registered. */
+void lv_hold(int delta);
+/* Release a registry reference from any thread: done on the loop thread. */
+void lv_unref_later(int ref);
+int lv_task_run_loop(lua_State *L, uv_run_mode mode); /* guarded uv_run */
+int lv_task_pending(void);               /* live tasks */
+
+/* --------------------------------------------------------------- classes */
+extern const lv_class lv_connect_class;
+extern const lv_class lv_domain_class;
+
+int luaopen_virt_connect(lua_State *L);  /* each adds its class to the table on top */
+int luaopen_virt_domain(lua_State *L);
+int luaopen_virt_event(lua_State *L);
+int luaopen_virt_domainevent(lua_State *L);
+
+/* Helpers for bindings (util.c). */
+unsigned int lv_optflags(lua_State *L, int idx);
+int lv_push_uint64(lua_State *L, unsigned long long v);  /* never negative */
+unsigned long long lv_check_uint64(lua_State *L, int idx);
+void lv_push_string_free(lua_State *L, char *s);         /* free()s s; nil if NULL */
+void lv_setfield_int(lua_State *L, const char *k, lua_Integer v);
+void lv_setfield_str(lua_State *L, const char *k, const char *v);
+
+/* typedparams.c */
+void lv_tp_push(lua_State *L, virTypedParameterPtr params, int n);
+
+/* Callbacks from libvirt into Lua (events, close).  An lv_cb is the opaque
+ * handed to libvirt; its free callback may run on any thread, so it only
+ * queues the release of its references. */
+typedef struct lv_cb {
+  int fn;                         /* registry ref of the Lua function */
+  int conn;                       /* registry ref of the connection, or LUA_NOREF */
+  int kind;                       /* what registered it (class-private) */
+  int id;                         /* libvirt's callback id */
+  int held;                       /* counted in lv_hold */
+} lv_cb;
+lv_cb *lv_cb_new(lua_State *L, int fn_idx, int conn_idx, int hold);
+void lv_cb_free(void *opaque);     /* a virFreeCallback */
+/* Push fn and the connection (if any) on the main state, then call with
+ * nargs more pushed by the caller: lv_cb_call(L, cb, nargs). */
+lua_State *lv_cb_begin(lv_cb *cb);
+void lv_cb_call(lua_State *L, int nargs, const char *where);
+
+/* Connections. */
+typedef int (*lv_dereg_fn)(virConnectPtr conn, int id);
+typedef struct lv_conn {
+  lv_obj obj;
+  lv_cb *close_cb;
+  int ntrack, captrack;
+  struct { int id; lv_dereg_fn dereg; } *track;   /* deregistered on close */
+} lv_conn;
+virConnectPtr lv_connect_check(lua_State *L, int idx);
+lv_conn *lv_connect_checkobj(lua_State *L, int idx);
+/* Remember a callback registration so close() can undo it. */
+void lv_connect_track(lv_conn *c, int id, lv_dereg_fn dereg);
+void lv_connect_untrack(lv_conn *c, int id, lv_dereg_fn dereg);
+/* Push a child object (a Domain...) whose parent is the connection at conn_idx. */
+#define lv_push_child(L, cls, ptr, conn_idx) lv_obj_push((L), (cls), (ptr), (conn_idx))
+
+/* --------------------------------------------------------------- module */
+int luaopen_virt_core(lua_State *L);
+
+#endif

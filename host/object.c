@@ -1,0 +1,121 @@
+/*
+ * object.c: the layer every libvirt class shares, as luv's lhandle.c is for
+ * its handles.  An object is a userdata holding an lv_obj; its first user
+ * value keeps the parent (usually the connection) alive.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include "lv.h"
+
+lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent)
+{
+  lv_obj *o;
+  if (parent)
+    parent = lua_absindex(L, parent);
+  /* Born closed, filled after the metatable is set: a memory error in
+   * between leaves nothing half-made behind. */
+  o = lua_newuserdatauv(L, cls->size ? cls->size : sizeof *o, 1);
+  memset(o, 0, cls->size ? cls->size : sizeof *o);
+  o->cls = cls;
+  o->flags = 0;
+  luaL_setmetatable(L, cls->tname);
+  if (parent) {
+    lua_pushvalue(L, parent);
+    lua_setiuservalue(L, -2, 1);
+  }
+  o->ptr = ptr;
+  return o;
+}
+
+lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls)
+{
+  return luaL_testudata(L, idx, cls->tname);
+}
+
+lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls)
+{
+  return luaL_checkudata(L, idx, cls->tname);
+}
+
+void *lv_obj_check(lua_State *L, int idx, const lv_class *cls)
+{
+  lv_obj *o = luaL_checkudata(L, idx, cls->tname);
+  if (!o->ptr)
+    luaL_error(L, "attempt to use a freed %s", cls->label);
+  return o->ptr;
+}
+
+int lv_obj_release(lv_obj *o)
+{
+  void *p = o->ptr;
+  o->ptr = NULL;
+  return p ? o->cls->free(p) : 0;
+}
+
+/* __gc and __close: free the libvirt reference; never blocks (virXFree
+ * only drops a reference; a connection's close is the connection class's
+ * own business). */
+static int obj_gc(lua_State *L)
+{
+  lv_obj *o = lua_touserdata(L, 1);
+  if (o && o->cls && o->cls->free != NULL)
+    lv_obj_release(o);
+  return 0;
+}
+
+static int obj_tostring(lua_State *L)
+{
+  lv_obj *o = lua_touserdata(L, 1);
+  if (!o->ptr)
+    lua_pushfstring(L, "<%s (freed)>", o->cls->label);
+  else if (o->cls->name) {
+    const char *n = o->cls->name(o->ptr);
+    lua_pushfstring(L, "<%s %s>", o->cls->label, n ? n : "?");
+  } else
+    lua_pushfstring(L, "<%s %p>", o->cls->label, o->ptr);
+  return 1;
+}
+
+/* Two wrappers of the same libvirt object compare equal: libvirt hands out
+ * the same pointer for the same object while it is referenced. */
+static int obj_eq(lua_State *L)
+{
+  lv_obj *a = lua_touserdata(L, 1), *b = lua_touserdata(L, 2);
+  lua_pushboolean(L, a && b && a->cls == b->cls && a->ptr && a->ptr == b->ptr);
+  return 1;
+}
+
+/* The class table is the metatable's __index, so methods and constants
+ * live together as in Sys::Virt's packages. */
+void lv_class_new(lua_State *L, const lv_class *cls, const luaL_Reg *methods)
+{
+  luaL_newmetatable(L, cls->tname);
+  lua_newtable(L);
+  if (methods)
+    luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  /* A class with more to do on collection (a connection) replaces both. */
+  lua_pushcfunction(L, obj_gc);
+  lua_setfield(L, -3, "__gc");
+  lua_pushcfunction(L, obj_gc);
+  lua_setfield(L, -3, "__close");
+  lua_pushcfunction(L, obj_tostring);
+  lua_setfield(L, -3, "__tostring");
+  lua_pushcfunction(L, obj_eq);
+  lua_setfield(L, -3, "__eq");
+  lua_pushstring(L, cls->label);
+  lua_setfield(L, -3, "__label");
+  lua_remove(L, -2);   /* leave the class table */
+}
+
+void lv_class_add(lua_State *L, const lv_class *cls, const luaL_Reg *methods)
+{
+  luaL_getmetatable(L, cls->tname);
+  if (lua_isnil(L, -1))
+    luaL_error(L, "luvirt: class %s is not registered", cls->tname);
+  lua_getfield(L, -1, "__index");
+  luaL_setfuncs(L, methods, 0);
+  lua_pop(L, 2);
+}
