@@ -11,8 +11,17 @@ static int dom_ref(void *p) { return virDomainRef(p); }
 static int dom_free(void *p) { return virDomainFree(p); }
 static const char *dom_name(void *p) { return virDomainGetName(p); }
 
+/* Same domain: same UUID on the same connection. */
+static int dom_same(void *a, void *b)
+{
+  unsigned char ua[VIR_UUID_BUFLEN], ub[VIR_UUID_BUFLEN];
+  return virDomainGetConnect(a) == virDomainGetConnect(b) &&
+         virDomainGetUUID(a, ua) == 0 && virDomainGetUUID(b, ub) == 0 &&
+         memcmp(ua, ub, sizeof ua) == 0;
+}
+
 const lv_class lv_domain_class = {
-  "virt.Domain", 0, "Domain", dom_ref, dom_free, dom_name};
+  "virt.Domain", 0, "Domain", dom_ref, dom_free, dom_name, dom_same, NULL};
 
 #define DOM(L) ((virDomainPtr)lv_obj_check((L), 1, &lv_domain_class))
 

@@ -62,6 +62,11 @@ typedef struct lv_class {
   int (*ref)(void *ptr);          /* virDomainRef */
   int (*free)(void *ptr);         /* virDomainFree */
   const char *(*name)(void *ptr); /* for __tostring; may be NULL */
+  /* optional, keep new fields last (classes use positional initializers): */
+  int (*same)(void *a, void *b);  /* __eq: libvirt hands out a new object per
+                                     lookup; NULL compares pointers */
+  const char *dead;               /* message for a freed object; NULL:
+                                     "attempt to use a freed <label>" */
 } lv_class;
 
 typedef struct lv_obj {

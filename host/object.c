@@ -41,8 +41,11 @@ lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls)
 void *lv_obj_check(lua_State *L, int idx, const lv_class *cls)
 {
   lv_obj *o = luaL_checkudata(L, idx, cls->tname);
-  if (!o->ptr)
+  if (!o->ptr) {
+    if (cls->dead)
+      luaL_error(L, "%s", cls->dead);
     luaL_error(L, "attempt to use a freed %s", cls->label);
+  }
   return o->ptr;
 }
 
@@ -82,7 +85,10 @@ static int obj_tostring(lua_State *L)
 static int obj_eq(lua_State *L)
 {
   lv_obj *a = lua_touserdata(L, 1), *b = lua_touserdata(L, 2);
-  lua_pushboolean(L, a && b && a->cls == b->cls && a->ptr && a->ptr == b->ptr);
+  int eq = a && b && a->cls == b->cls && a->ptr && b->ptr;
+  if (eq && a->ptr != b->ptr)
+    eq = a->cls->same && a->cls->same(a->ptr, b->ptr);
+  lua_pushboolean(L, eq);
   return 1;
 }
 
