@@ -6,7 +6,7 @@
 -- SPDX-License-Identifier: LGPL-2.1-or-later
 local virt = require "virt"
 
-local BUILD = os.getenv("LUVIRT_BUILD") or "build"
+local BUILD = os.getenv("BUILD") or "build"
 
 -- Every figure the table has, and who must produce it.
 local EXPECTED = {
