@@ -53,6 +53,10 @@ lua_State *lv_main_state(void)
 void lv_task_shutdown(void)
 {
   mainL = NULL;
+  /* [REPL/embed] luvirt_close: work still on the pools (closes from __gc,
+   * calls of tasks that will never resume) finishes and is freed here */
+  while (pending_jobs > 0)
+    uv_run(lv_loop(), UV_RUN_ONCE);
 }
 
 int lv_task_pending(void)
@@ -282,7 +286,7 @@ static void done_cb(uv_async_t *h)
     next = job->next;
     if (--pending_jobs == 0)
       uv_unref((uv_handle_t *)&done_async);
-    if (job->task)
+    if (job->task && mainL)   /* [REPL/embed] no resume once the state is closed */
       task_resume(job->task, 0);
     else {
       if (job->failed)
@@ -447,6 +451,8 @@ static void task_resume(task *t, int nargs)
 {
   lua_State *L = mainL, *co = t->co;
   int nres = 0, rc;
+  if (!L)                     /* [REPL/embed] the state is closed: t is gone */
+    return;
   t->status = T_RUNNING;
   t->nargs = 0;
   t->suspended = S_NONE;
@@ -760,6 +766,14 @@ static int l_sleep(lua_State *L)
   if (!lv_task_async(L) && running_loop) {
     uv_sleep((unsigned)ms);
     return 0;
+  }
+  if (ms == 0 && lv_task_async(L)) {
+    /* a 0 ms uv timer made in a timer callback runs in the same timers
+     * pass: sleep(0) would never reach the poll phase.  Go round the loop
+     * through the ready queue instead. */
+    task *t = current(L);
+    enqueue(t);
+    return suspend(L, S_SLEEP, sleep_k, 0);
   }
   s = calloc(1, sizeof *s);
   if (!s)
