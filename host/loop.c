@@ -155,9 +155,10 @@ static void mark_timer(timer *t)
 static void queue_free(virFreeCallback ff, void *opaque)
 {
   freeitem *f;
-  L_.nfree++;
-  if (!ff)
+  if (!ff) {
+    L_.nfree++;
     return;
+  }
   f = malloc(sizeof *f);
   if (!f)
     return;                     /* out of memory: leak rather than crash */
@@ -459,6 +460,9 @@ static void run_frees(void)
     next = f->next;
     f->ff(f->opaque);
     free(f);
+    uv_mutex_lock(&L_.lock);
+    L_.nfree++;
+    uv_mutex_unlock(&L_.lock);
   }
 }
 

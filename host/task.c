@@ -42,7 +42,10 @@ static lua_State *mainL;
 static uv_idle_t ready_idle;
 static task *rq_head, *rq_tail;
 static int running_loop;      /* inside lv_task_run_loop */
+static int in_callback;       /* inside a task resume or a Lua callback:
+                                 the loop is running, whoever started it */
 static int live_tasks;
+static int pending_jobs;      /* loop thread only: jobs on the pools */
 
 lua_State *lv_main_state(void)
 {
@@ -118,7 +121,9 @@ int lv_pcall(lua_State *L, int nargs, int nresults, const char *where)
   int rc;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
+  in_callback++;
   rc = lua_pcall(L, nargs, nresults, base);
+  in_callback--;
   lua_remove(L, base);
   if (rc != LUA_OK) {
     lv_report_error(L, where);
@@ -140,7 +145,6 @@ static pool pools[2];
 static uv_mutex_t done_m;
 static lv_job *done_head, *done_tail;
 static uv_async_t done_async;
-static int pending_jobs;      /* loop thread only */
 
 static void worker(void *arg)
 {
@@ -456,7 +460,9 @@ static void task_resume(task *t, int nargs)
   t->status = T_RUNNING;
   t->nargs = 0;
   t->suspended = S_NONE;
+  in_callback++;
   rc = lua_resume(co, L, nargs, &nres);
+  in_callback--;
   if (rc == LUA_YIELD) {
     if (t->suspended) {
       t->status = T_SUSPENDED;
@@ -549,8 +555,9 @@ static int l_spawn(lua_State *L)
 int lv_task_run_loop(lua_State *L, uv_run_mode mode)
 {
   int rc;
-  if (running_loop)
-    return luaL_error(L, "the loop is already running (call this from the main chunk, not from a callback)");
+  if (running_loop || in_callback)
+    return luaL_error(L, "the loop is already running: this would run it inside itself "
+                         "(wait for things with tasks instead)");
   running_loop = 1;
   lv_loop_flush();
   rc = uv_run(lv_loop(), mode);
@@ -671,7 +678,7 @@ static int t_wait(lua_State *L)
     lua_pop(L, 1);
     return suspend(L, S_WAKE, wait_k, 0);
   }
-  if (running_loop)
+  if (running_loop || in_callback)
     return luaL_error(L, "task:wait() outside a task while the loop runs would block it: "
                          "wait from inside a task");
   while (t->status != T_DONE && t->status != T_FAILED) {
@@ -763,7 +770,7 @@ static int l_sleep(lua_State *L)
   sleeper *s;
   if (ms < 0)
     ms = 0;
-  if (!lv_task_async(L) && running_loop) {
+  if (!lv_task_async(L) && (running_loop || in_callback)) {
     uv_sleep((unsigned)ms);
     return 0;
   }
