@@ -52,12 +52,17 @@ lua_State *lv_main_state(void)
   return mainL;
 }
 
+static int pending_jobs;      /* [REPL/embed] declared again with the pools */
+
 /* The state is about to close: nothing may call into it any more. */
 void lv_task_shutdown(void)
 {
   mainL = NULL;
-  /* [REPL/embed] luvirt_close: work still on the pools (closes from __gc,
-   * calls of tasks that will never resume) finishes and is freed here */
+  /* [REPL/embed] luvirt_close: the tasks queued to run are gone with the
+   * state; work still on the pools (closes from __gc, calls of tasks that
+   * will never resume) finishes and is freed here */
+  rq_head = rq_tail = NULL;
+  uv_idle_stop(&ready_idle);
   while (pending_jobs > 0)
     uv_run(lv_loop(), UV_RUN_ONCE);
 }
@@ -875,6 +880,11 @@ int luaopen_virt_task(lua_State *L)
     mainL = lua_tothread(L, -1);
     lua_pop(L, 1);
     inited = 1;
+  }
+  if (!mainL) {               /* [REPL/embed] a new state after luvirt_close */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    mainL = lua_tothread(L, -1);
+    lua_pop(L, 1);
   }
   if (luaL_newmetatable(L, TASK_MT)) {
     luaL_newlib(L, methods);
