@@ -74,7 +74,9 @@ void lv_task_shutdown(void)
 /* [REPL/embed] Finalized after the connections (made later: Lua finalizes
  * in reverse order) and, under plain Lua, before luv's loop (made
  * earlier), which closes every handle of the loop: the connections' closes
- * must be done by then, or a worker signals a closed loop. */
+ * must be done by then, or a worker signals a closed loop.  It also keeps
+ * luv's module alive, whose _loop field owns that loop: busted, for one,
+ * drops package.loaded between spec files. */
 static int sentinel_gc(lua_State *L)
 {
   (void)L;
@@ -90,11 +92,15 @@ static void adopt_state(lua_State *L)
   lua_pop(L, 1);
   /* current() reads it; Lua leaves the main thread's copy uninitialized */
   *(void **)lua_getextraspace(mainL) = NULL;
-  lua_newuserdatauv(L, 0, 0);
+  lua_newuserdatauv(L, 0, 1);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, sentinel_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "luv");
+  lua_setiuservalue(L, -3, 1);
+  lua_pop(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "luvirt.sentinel");
 }
 
