@@ -63,6 +63,7 @@ int luaopen_virt_core(lua_State *L)
   luaopen_virt_domain(L);
   luaopen_virt_domainevent(L);
   luaopen_virt_event(L);
+  luaopen_virt_stream(L);
   lua_pushcfunction(L, l_version);
   lua_setfield(L, -2, "version");
   /* classes from the generator work (issue 4) */

@@ -6,6 +6,7 @@ local core = require "virt.core"
 
 local M = {}
 for k, v in pairs(core) do M[k] = v end
+require "virt.stream"   -- the Lua half of virt.Stream (read, write, copy_to, recv_all...)
 
 local spawn, suspend, wake, current = core.spawn, core._suspend, core._wake, core.current_task
 

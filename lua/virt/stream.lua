@@ -1,0 +1,331 @@
+-- virt.stream: the Lua half of virt.Stream (host/stream.c has the C half).
+--
+-- File-like use inside tasks:
+--   st:read([max])      -> data, or nil at the end of the stream
+--   st:write(data)      -> st; waits while a NONBLOCK stream is full
+--   st:copy_to(dst [, opts]) / st:copy_from(src [, opts]) -> bytes
+-- and Sys::Virt's whole-transfer methods with its handler contracts:
+--   recv_all, send_all, sparse_recv_all, sparse_send_all.
+-- Every wait suspends only the calling task; outside tasks the calls block
+-- (running the loop), as Sys::Virt's do.
+-- SPDX-License-Identifier: LGPL-2.1-or-later
+local core = require "virt.core"
+
+local S = core.Stream
+local file_op, fileno = S._file, S._fileno
+local READABLE, WRITABLE = S.EVENT_READABLE, S.EVENT_WRITABLE
+local STOP_AT_HOLE = S.RECV_STOP_AT_HOLE
+local in_task = core.in_task
+local tointeger = math.tointeger
+
+-- 1 MiB per read: a remote stream's queue is drained in few steps and the
+-- per-chunk cost (one loop iteration, one string) stays small.
+local CHUNK = 1024 * 1024
+local DEFAULT_READ = 65536
+
+local M = { chunk = CHUNK }
+
+local function fail(fmt, ...)
+  error(fmt:format(...), 0)
+end
+
+-- recv that waits on a NONBLOCK stream too: rv, data (rv > 0, 0 at the
+-- end, -3 at a hole when asked to stop there).
+local function recv_wait(st, max, flags)
+  while true do
+    local rv, data = st:recv(max, flags)
+    if rv ~= -2 then return rv, data end
+    st:_wait(READABLE)
+  end
+end
+
+--- st:read([max]) -> up to max bytes (default 64 KiB), nil at the end.
+function S.read(st, max)
+  local rv, data = recv_wait(st, max or DEFAULT_READ)
+  if rv == 0 then return nil end
+  return data
+end
+
+--- st:write(data) -> st, once all of data is sent.
+function S.write(st, data)
+  if type(data) ~= "string" then
+    error(("bad argument #1 to 'write' (string expected, got %s)"):format(type(data)), 2)
+  end
+  local n, off = #data, 0
+  while off < n do
+    local rv = st:send(off == 0 and data or data:sub(off + 1))
+    if rv == -2 then
+      st:_wait(WRITABLE)
+    else
+      off = off + rv
+    end
+  end
+  return st
+end
+
+-- A handler returned something other than what its contract allows.
+local function count_of(v, what, limit)
+  local n = tointeger(v)
+  if n == nil then fail("%s must return a byte count, got %s", what, tostring(v)) end
+  if n < 0 then fail("%s reported failure (%d)", what, n) end
+  if n > limit then fail("%s returned %d, more than the %d bytes it was given", what, n, limit) end
+  return n
+end
+
+-- Hand data to handler(st, data, nbytes) until it has taken all of it,
+-- honouring the count it returns (nil: all of it).
+local function consume(st, handler, data)
+  local n, off = #data, 0
+  while off < n do
+    local left = n - off
+    local done = handler(st, off == 0 and data or data:sub(off + 1), left)
+    done = done == nil and left or count_of(done, "the recv_all handler", left)
+    if done == 0 and in_task() then coroutine.yield() end  -- let the others run
+    off = off + done
+  end
+end
+
+-- What a send_all handler gave for a request of max bytes: data to send, or
+-- nil at the end.  It returns data [, n]: n bytes of data (all by default).
+local function produced(max, data, n)
+  if data == nil or data == "" then return nil end
+  if type(data) ~= "string" then
+    fail("the send_all handler must return a string, got %s", type(data))
+  end
+  if n ~= nil then
+    n = count_of(n, "the send_all handler", #data)
+    if n == 0 then return nil end
+    if n < #data then data = data:sub(1, n) end
+  end
+  if #data > max then
+    fail("the send_all handler returned %d bytes, more than the %d asked for", #data, max)
+  end
+  return data
+end
+
+-- Run body; on failure abort the stream (as libvirt's *All functions do)
+-- and raise the failure.
+local function transfer(st, body, ...)
+  local r = table.pack(pcall(body, ...))
+  if not r[1] then
+    pcall(st.abort, st)
+    error(r[2], 0)
+  end
+  return table.unpack(r, 2, r.n)
+end
+
+local function check_fn(f, n, name)
+  if type(f) ~= "function" then
+    error(("bad argument #%d to '%s' (function expected, got %s)"):format(n, name, type(f)), 3)
+  end
+end
+
+--- st:recv_all(handler): handler(st, data, nbytes) -> bytes it consumed.
+function S.recv_all(st, handler)
+  check_fn(handler, 1, "recv_all")
+  transfer(st, function()
+    while true do
+      local rv, data = recv_wait(st, CHUNK)
+      if rv == 0 then return end
+      consume(st, handler, data)
+    end
+  end)
+end
+
+--- st:send_all(handler): handler(st, nbytes) -> data [, n], nil/"" at the end.
+function S.send_all(st, handler)
+  check_fn(handler, 1, "send_all")
+  transfer(st, function()
+    while true do
+      local data = produced(CHUNK, handler(st, CHUNK))
+      if not data then return end
+      st:write(data)
+    end
+  end)
+end
+
+--- st:sparse_recv_all(handler, hole_handler): data as recv_all; each hole
+-- as hole_handler(st, length) -> >= 0 (nil is fine), < 0 on failure.
+function S.sparse_recv_all(st, handler, hole_handler)
+  check_fn(handler, 1, "sparse_recv_all")
+  check_fn(hole_handler, 2, "sparse_recv_all")
+  transfer(st, function()
+    while true do
+      local rv, data = recv_wait(st, CHUNK, STOP_AT_HOLE)
+      if rv == 0 then return end
+      if rv == -3 then
+        local r = hole_handler(st, st:recv_hole(0))
+        if r ~= nil then count_of(r, "the hole handler", math.maxinteger) end
+      else
+        consume(st, handler, data)
+      end
+    end
+  end)
+end
+
+--- st:sparse_send_all(handler, hole_handler, skip_handler):
+-- hole_handler(st) -> in_data, section_length (of what is under the
+-- source's cursor; 0 at the end); skip_handler(st, length) moves the cursor
+-- past a hole; handler as in send_all.  libvirt's virStreamSparseSendAll.
+function S.sparse_send_all(st, handler, hole_handler, skip_handler)
+  check_fn(handler, 1, "sparse_send_all")
+  check_fn(hole_handler, 2, "sparse_send_all")
+  check_fn(skip_handler, 3, "sparse_send_all")
+  transfer(st, function()
+    local data_left = 0
+    while true do
+      if data_left == 0 then
+        local in_data, len = hole_handler(st)
+        len = count_of(len or 0, "the hole handler's section length", math.maxinteger)
+        if not in_data or in_data == 0 then
+          if len == 0 then return end
+          st:send_hole(len, 0)
+          local r = skip_handler(st, len)
+          if r ~= nil and (tointeger(r) or -1) < 0 then
+            fail("the skip handler reported failure (%s)", tostring(r))
+          end
+        else
+          data_left = len
+        end
+      end
+      if data_left > 0 then
+        local want = math.min(CHUNK, data_left)
+        local data = produced(want, handler(st, want))
+        if not data then return end
+        st:write(data)
+        data_left = data_left - #data
+      end
+    end
+  end)
+end
+
+-- ------------------------------------------------------------ whole files
+
+local function fcall(what, name, ...)
+  local r, msg = file_op(...)
+  if r == nil and msg ~= nil then
+    error(core.Error.new{ code = core.Error.ERR_SYSTEM_ERROR or 38,
+      message = ("cannot %s %s: %s"):format(what, name, msg) }, 0)
+  end
+  return r, msg
+end
+
+-- A path (opened and closed here) or a Lua file handle (used from its
+-- current position, left after what was transferred).
+local function open_target(x, mode, argn, fname)
+  if type(x) == "string" then
+    return { fd = fcall("open", x, "open", x, mode), name = x, own = true }
+  elseif io.type(x) == "file" then
+    local pos = x:seek("cur")              -- flushes buffered output
+    return { fd = fileno(x), name = tostring(x), file = x, pos = pos }
+  end
+  error(("bad argument #%d to '%s' (path or file expected, got %s)"):format(argn, fname, type(x)), 3)
+end
+
+local function close_target(t, moved)
+  if t.own then
+    file_op("close", t.fd)
+  elseif t.file and t.pos then
+    t.file:seek("set", t.pos + moved)
+  end
+end
+
+local function check_opts(opts, fname)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  if opts.progress ~= nil and type(opts.progress) ~= "function" then
+    error(("bad argument #2 to '%s' (progress must be a function)"):format(fname), 3)
+  end
+  return opts
+end
+
+--- st:copy_to(dst [, opts]) -> bytes: receive the whole stream into dst (a
+-- path or a file), then finish the stream.  opts: progress(done, total)
+-- after each chunk, total (passed to progress), sparse (keep the holes of a
+-- sparse stream as holes: the file is seeked over them), finish = false to
+-- leave the stream open.  On failure the stream is aborted.
+function S.copy_to(st, dst, opts)
+  opts = check_opts(opts, "copy_to")
+  local t = open_target(dst, "w", 1, "copy_to")
+  local flags = opts.sparse and STOP_AT_HOLE or 0
+  local progress, total, done = opts.progress, opts.total, 0
+  local ok, err = pcall(function()
+    local hole = false
+    while true do
+      local rv, data = recv_wait(st, CHUNK, flags)
+      if rv == 0 then break end
+      if rv == -3 then
+        local len = st:recv_hole(0)
+        fcall("seek in", t.name, "seek", t.fd, len, "cur")
+        done, hole = done + len, true
+      else
+        fcall("write", t.name, "write", t.fd, data)
+        done, hole = done + rv, false
+      end
+      if progress then progress(done, total) end
+    end
+    if hole then fcall("extend", t.name, "extend", t.fd) end
+    if opts.finish ~= false then st:finish() end
+  end)
+  close_target(t, done)
+  if not ok then
+    pcall(st.abort, st)
+    error(err, 0)
+  end
+  return done
+end
+
+--- st:copy_from(src [, opts]) -> bytes: send all of src (a path or a file),
+-- then finish the stream.  opts: progress(done, total), total (default: the
+-- file's size), sparse (send the file's holes as holes; the stream must
+-- have been opened for a sparse upload), finish = false.
+function S.copy_from(st, src, opts)
+  opts = check_opts(opts, "copy_from")
+  local t = open_target(src, "r", 1, "copy_from")
+  local progress, total, done = opts.progress, opts.total, 0
+  local function send(want)
+    local data = fcall("read", t.name, "read", t.fd, want)
+    if data then
+      st:write(data)
+      done = done + #data
+      if progress then progress(done, total) end
+    end
+    return data
+  end
+  local ok, err = pcall(function()
+    if total == nil and progress then
+      total = fcall("measure", t.name, "size", t.fd) - (t.pos or 0)
+    end
+    if not opts.sparse then
+      while send(CHUNK) do end
+    else
+      while true do
+        local in_data, len = fcall("inspect", t.name, "section", t.fd)
+        if len == 0 then break end
+        if in_data then
+          while len > 0 do
+            local data = send(math.min(CHUNK, len))
+            if not data then break end
+            len = len - #data
+          end
+        else
+          st:send_hole(len, 0)
+          fcall("seek in", t.name, "seek", t.fd, len, "cur")
+          done = done + len
+          if progress then progress(done, total) end
+        end
+      end
+    end
+    if opts.finish ~= false then st:finish() end
+  end)
+  close_target(t, done)
+  if not ok then
+    pcall(st.abort, st)
+    error(err, 0)
+  end
+  return done
+end
+
+return M
