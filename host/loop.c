@@ -262,7 +262,7 @@ static void dispatch_fd(fdpoll *p, int vir)
     free(r);
 }
 
-static void reconcile(void);
+static void reconcile(int clean);
 
 static void poll_cb(uv_poll_t *h, int status, int events)
 {
@@ -466,10 +466,15 @@ static void run_frees(void)
   }
 }
 
-static void reconcile(void)
+/* clean: called from a clean stack (the async callback, a flush).  kick()
+ * runs inside libvirt's add/update calls, whose caller may hold its own
+ * lock (an fd stream does): the watches of an fd libuv cannot poll (a
+ * regular file) are then told from the async callback instead, or their
+ * callback would take that lock again and deadlock. */
+static void reconcile(int clean)
 {
   fdpoll *failed[16];
-  int nfailed = 0, i, more;
+  int nfailed = 0, i, more = 0;
 
   uv_mutex_lock(&L_.lock);
   while (L_.dq_head || L_.tq_head) {
@@ -495,11 +500,15 @@ static void reconcile(void)
     fdpoll *p;
     for (p = L_.fds[i]; p && nfailed < 16; p = p->hnext)
       if (p->failed == 1) {
+        if (!clean) {
+          more = 1;
+          continue;
+        }
         p->failed = 2;
         failed[nfailed++] = p;
       }
   }
-  more = L_.fq_head != NULL;
+  more |= L_.fq_head != NULL;
   uv_mutex_unlock(&L_.lock);
   for (i = 0; i < nfailed; i++)
     dispatch_fd(failed[i], VIR_EVENT_HANDLE_ERROR);
@@ -510,7 +519,7 @@ static void reconcile(void)
 static void async_cb(uv_async_t *h)
 {
   (void)h;
-  reconcile();
+  reconcile(1);
   run_frees();
 }
 
@@ -519,7 +528,7 @@ static void async_cb(uv_async_t *h)
 static void kick(void)
 {
   if (!L_.dispatching && lv_loop_on_thread())
-    reconcile();
+    reconcile(0);
   else
     uv_async_send(&L_.async);
 }
@@ -701,7 +710,7 @@ void lv_loop_flush(void)
 {
   if (!L_.loop || !lv_loop_on_thread())
     return;
-  reconcile();
+  reconcile(1);
   run_frees();
 }
 
