@@ -31,16 +31,20 @@ CORE_SRC  := $(filter-out $(HOST_ONLY),$(wildcard host/*.c))
 CORE_OBJ  := $(CORE_SRC:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen_generated.o $(BUILD)/obj/gen_lua.o
 LUA_SRC   := $(wildcard lua/virt/*.lua)
 STDLIB_SRC := $(wildcard stdlib/*.lua stdlib/*/*.lua)
-GEN_SRC   := $(wildcard host/gen/*.lua)
+GEN_SRC   := $(wildcard host/gen/*.lua host/gen/*.txt)
 
 .PHONY: all deps check check-unit demo bench asan install clean
-all: $(BUILD)/luvirt $(BUILD)/virt/core.so $(BUILD)/libluvirt.a $(BUILD)/libluvirt.so
+all: $(BUILD)/luvirt $(BUILD)/virt/core.so $(BUILD)/libluvirt.a $(BUILD)/libluvirt.so $(BUILD)/REFERENCE.md
 
 $(BUILD)/obj $(BUILD)/gen $(BUILD)/virt:
 	@mkdir -p $@
 
-$(BUILD)/gen/generated.c: $(GEN_SRC) $(API_XML) | $(BUILD)/gen
-	$(LUA) host/gen/gen.lua $(BUILD)/gen $(API_XML)
+# gen.lua also reads host/*.c for the hand-written bindings; it rewrites
+# generated.c only when it changes, so editing a .c file rebuilds that file.
+$(BUILD)/gen/generated.c: $(GEN_SRC) $(API_XML) $(wildcard host/*.c) | $(BUILD)/gen
+	$(LUA) host/gen/gen.lua $(BUILD)/gen $(API_XML) $(wildcard host/*.c)
+$(BUILD)/REFERENCE.md: $(BUILD)/gen/generated.c
+	cp $(BUILD)/gen/REFERENCE.md $@
 
 $(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua | $(BUILD)/gen
 	$(LUA) host/gen/embed.lua $@ $(LUA_SRC)

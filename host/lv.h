@@ -234,6 +234,121 @@ void lv_connect_untrack(lv_conn *c, int id, lv_dereg_fn dereg);
 /* Push a child object (a Domain...) whose parent is the connection at conn_idx. */
 #define lv_push_child(L, cls, ptr, conn_idx) lv_obj_push((L), (cls), (ptr), (conn_idx))
 
+/* ------------------------------------- classes from the generator work
+ * One file per class (network.c ...); luaopen_virt_<class> adds the class to
+ * the module table on top.  Simple calls are generated (host/gen/gen.lua,
+ * lv_gen_register); these files hold what does not fit a simple shape. */
+extern const lv_class lv_network_class;
+extern const lv_class lv_networkport_class;
+extern const lv_class lv_storagepool_class;
+extern const lv_class lv_storagevol_class;
+extern const lv_class lv_interface_class;
+extern const lv_class lv_nodedev_class;
+extern const lv_class lv_secret_class;
+extern const lv_class lv_nwfilter_class;
+extern const lv_class lv_nwfilterbinding_class;
+extern const lv_class lv_snapshot_class;
+extern const lv_class lv_checkpoint_class;
+extern const lv_class lv_admconnect_class;
+extern const lv_class lv_admserver_class;
+extern const lv_class lv_admclient_class;
+
+int luaopen_virt_network(lua_State *L);
+int luaopen_virt_networkport(lua_State *L);
+int luaopen_virt_storagepool(lua_State *L);
+int luaopen_virt_storagevol(lua_State *L);
+int luaopen_virt_interface(lua_State *L);
+int luaopen_virt_nodedev(lua_State *L);
+int luaopen_virt_secret(lua_State *L);
+int luaopen_virt_nwfilter(lua_State *L);
+int luaopen_virt_nwfilterbinding(lua_State *L);
+int luaopen_virt_snapshot(lua_State *L);
+int luaopen_virt_checkpoint(lua_State *L);
+int luaopen_virt_qemu(lua_State *L);
+int luaopen_virt_lxc(lua_State *L);
+int luaopen_virt_admin(lua_State *L);
+int luaopen_virt_typedparams(lua_State *L);
+void lv_gen_register(lua_State *L);
+
+/* Events of networks, storage pools, node devices and secrets (network.c):
+ * conn:<family>_event_register_any(obj_or_nil, id, fn) -> id. */
+typedef struct lv_objev_family {
+  const lv_class *cls;
+  void (*(*callback_for)(int id))(void);      /* NULL: unknown id */
+  int (*reg)(virConnectPtr c, void *obj, int id, void (*cb)(void), void *opaque);
+  lv_dereg_fn dereg;
+} lv_objev_family;
+int lv_objev_register(lua_State *L, const lv_objev_family *fam);
+int lv_objev_deregister(lua_State *L, const lv_objev_family *fam);
+/* Push fn, conn and obj (referenced) for a callback; NULL off the loop. */
+lua_State *lv_objev_begin(void *opaque, const lv_class *cls, void *obj);
+
+/* typedparams.c, beyond lv_tp_push: Lua tables -> typed parameters.
+ * lv_tp_defs (generated) gives the C type of every typed-parameter name
+ * macro, for setters without a getter. */
+typedef struct lv_tp_def {
+  const char *cname;              /* "VIR_MIGRATE_PARAM_URI" */
+  const char *name;               /* "migrate_uri" */
+  int type;                       /* VIR_TYPED_PARAM_* */
+  int multi;                      /* a string that may repeat */
+} lv_tp_def;
+extern const lv_tp_def lv_tp_defs[];
+
+/* A parameter table read on the loop thread (lv_tpin_check; its memory is
+ * anchored on the binding's stack) and typed on the worker (lv_tpin_build:
+ * the type of each name comes from known[], a getter's answer, when prefix
+ * is NULL, else from the lv_tp_defs whose macro starts with prefix; an
+ * unknown name or a bad value is recorded in job->err/failed and -1
+ * returned: work() then returns 0 so the runner keeps that error). */
+typedef struct lv_tpin_item {
+  const char *name;
+  int kind;
+  lua_Integer i;
+  double d;
+  const char *s;
+  const char **strs;
+  int nstrs;
+} lv_tpin_item;
+typedef struct lv_tpin {
+  lv_tpin_item *items;
+  int n;
+} lv_tpin;
+void lv_tpin_check(lua_State *L, int idx, lv_tpin *in);
+int lv_tpin_build(lv_job *job, const lv_tpin *in, virTypedParameterPtr known, int nknown,
+                  const char *prefix, virTypedParameterPtr *out, int *nout);
+int lv_tp_alloc(virTypedParameterPtr *params, int n);
+
+/* obj:get_xxx([arg,] flags) and obj:set_xxx([arg,] params, flags) methods
+ * described by a table; get and set run on a worker (libvirt only). */
+enum { LV_TP_ARG_NONE, LV_TP_ARG_STR, LV_TP_ARG_UINT };
+typedef int (*lv_tp_get_fn)(void *obj, const char *arg, unsigned int iarg,
+                            virTypedParameterPtr *params, int *n, unsigned int flags);
+typedef int (*lv_tp_set_fn)(void *obj, const char *arg, unsigned int iarg,
+                            virTypedParameterPtr params, int n, unsigned int flags);
+typedef struct lv_tp_method {
+  const lv_class *cls;
+  int arg;                        /* LV_TP_ARG_* between object and params */
+  lv_tp_get_fn get;               /* the getter (also gives a setter its types) */
+  lv_tp_set_fn set;
+  const char *prefix;             /* setter without getter: lv_tp_defs prefix */
+  unsigned int getflags_mask;     /* setter flags passed on to the getter */
+  int pool;
+} lv_tp_method;
+int lv_tp_get(lua_State *L, const lv_tp_method *m);
+int lv_tp_set(lua_State *L, const lv_tp_method *m);
+/* Read a Lua array of file descriptors (anchored on the stack). */
+int *lv_check_fds(lua_State *L, int idx, unsigned int *n);
+/* ------------------------------------- end of classes from the generator work */
+
+/* streams (stream.c) */
+extern const lv_class lv_stream_class;
+int luaopen_virt_stream(lua_State *L);
+/* The virStreamPtr of the open Stream at idx (raises for a freed, finished
+ * or aborted one).  Calls that take a stream and may block should rather
+ * hold it in their job: lv_job_hold(&a.job, L, idx, &lv_stream_class). */
+virStreamPtr lv_stream_check(lua_State *L, int idx);
+/* end of streams */
+
 /* --------------------------------------------------------------- module */
 int luaopen_virt_core(lua_State *L);
 

@@ -53,18 +53,56 @@ lua_State *lv_main_state(void)
   return mainL;
 }
 
+static void done_cb(uv_async_t *h);
 
 /* The state is about to close: nothing may call into it any more. */
 void lv_task_shutdown(void)
 {
   mainL = NULL;
-  /* [REPL/embed] luvirt_close: the tasks queued to run are gone with the
-   * state; work still on the pools (closes from __gc, calls of tasks that
-   * will never resume) finishes and is freed here */
+  /* [REPL/embed] the tasks queued to run are gone with the state; work
+   * still on the pools (closes from __gc, calls of tasks that will never
+   * resume) finishes and is freed here.  The loop is not run for it: no
+   * other callback may call into a closing state. */
   rq_head = rq_tail = NULL;
   uv_idle_stop(&ready_idle);
-  while (pending_jobs > 0)
-    uv_run(lv_loop(), UV_RUN_ONCE);
+  while (pending_jobs > 0) {
+    done_cb(NULL);
+    if (pending_jobs > 0)
+      uv_sleep(1);
+  }
+}
+
+/* [REPL/embed] Finalized after the connections (made later: Lua finalizes
+ * in reverse order) and, under plain Lua, before luv's loop (made
+ * earlier), which closes every handle of the loop: the connections' closes
+ * must be done by then, or a worker signals a closed loop.  It also keeps
+ * luv's module alive, whose _loop field owns that loop: busted, for one,
+ * drops package.loaded between spec files. */
+static int sentinel_gc(lua_State *L)
+{
+  (void)L;
+  lv_task_shutdown();
+  lv_loop_flush();
+  return 0;
+}
+
+static void adopt_state(lua_State *L)
+{
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  mainL = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  /* current() reads it; Lua leaves the main thread's copy uninitialized */
+  *(void **)lua_getextraspace(mainL) = NULL;
+  lua_newuserdatauv(L, 0, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, sentinel_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "luv");
+  lua_setiuservalue(L, -3, 1);
+  lua_pop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "luvirt.sentinel");
 }
 
 int lv_task_pending(void)
@@ -921,16 +959,10 @@ int luaopen_virt_task(lua_State *L)
     uv_idle_init(lv_loop(), &ready_idle);
     uv_async_init(lv_loop(), &hold_async, hold_cb);
     uv_unref((uv_handle_t *)&hold_async);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-    mainL = lua_tothread(L, -1);
-    lua_pop(L, 1);
     inited = 1;
   }
-  if (!mainL) {               /* [REPL/embed] a new state after luvirt_close */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-    mainL = lua_tothread(L, -1);
-    lua_pop(L, 1);
-  }
+  if (!mainL)                 /* [REPL/embed] first, or after luvirt_close */
+    adopt_state(L);
   if (luaL_newmetatable(L, TASK_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

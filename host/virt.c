@@ -65,6 +65,23 @@ int luaopen_virt_core(lua_State *L)
   luaopen_virt_event(L);
   lua_pushcfunction(L, l_version);
   lua_setfield(L, -2, "version");
+  /* classes from the generator work (issue 4) */
+  luaopen_virt_network(L);
+  luaopen_virt_networkport(L);
+  luaopen_virt_storagepool(L);
+  luaopen_virt_storagevol(L);
+  luaopen_virt_interface(L);
+  luaopen_virt_nodedev(L);
+  luaopen_virt_secret(L);
+  luaopen_virt_nwfilter(L);
+  luaopen_virt_nwfilterbinding(L);
+  luaopen_virt_snapshot(L);
+  luaopen_virt_checkpoint(L);
+  luaopen_virt_qemu(L);
+  luaopen_virt_lxc(L);
+  luaopen_virt_admin(L);
+  luaopen_virt_typedparams(L);
+  /* end of classes from the generator work */
   lv_gen_register(L);
   return 1;
 }

@@ -1,0 +1,34 @@
+/*
+ * snapshot.c: virt.DomainSnapshot (virDomainSnapshot*): domain snapshots.
+ * Simple calls are generated (host/gen); this file has the class and what
+ * does not fit a simple shape.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include "lv.h"
+
+static int cls_ref(void *p) { return virDomainSnapshotRef(p); }
+static int cls_free(void *p) { return virDomainSnapshotFree(p); }
+static const char *cls_name(void *p) { return virDomainSnapshotGetName(p); }
+
+/* libvirt hands out a new object per lookup: same name in the same domain. */
+static int cls_same(void *a, void *b)
+{
+  virDomainPtr da = virDomainSnapshotGetDomain(a), db = virDomainSnapshotGetDomain(b);
+  unsigned char ua[VIR_UUID_BUFLEN], ub[VIR_UUID_BUFLEN];
+  return virDomainGetConnect(da) == virDomainGetConnect(db) &&
+         virDomainGetUUID(da, ua) == 0 && virDomainGetUUID(db, ub) == 0 &&
+         memcmp(ua, ub, sizeof ua) == 0 &&
+         strcmp(virDomainSnapshotGetName(a), virDomainSnapshotGetName(b)) == 0;
+}
+
+const lv_class lv_snapshot_class = {
+  "virt.DomainSnapshot", 0, "DomainSnapshot", cls_ref, cls_free, cls_name, cls_same, NULL};
+
+int luaopen_virt_snapshot(lua_State *L)
+{
+  lv_class_new(L, &lv_snapshot_class, NULL);
+  lua_setfield(L, -2, "DomainSnapshot");
+  return 0;
+}
