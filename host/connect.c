@@ -531,18 +531,33 @@ static int c_set_keep_alive(lua_State *L)
 
 /* -------------------------------------------------------- close callback */
 
+typedef struct close_args {
+  void *key;                    /* the lv_cb, as a key only: it may be gone */
+  int reason;
+} close_args;
+
+static int push_close(lua_State *L, void *data)
+{
+  close_args *a = data;
+  lua_getfield(L, LUA_REGISTRYINDEX, "luvirt.weakconn");
+  lua_rawgetp(L, -1, a->key);
+  lua_remove(L, -2);
+  lua_pushinteger(L, a->reason);
+  return 2;
+}
+
+/* libvirt calls this on whichever thread saw the connection die (often a
+ * worker in the middle of a call): the script's function runs on the loop. */
 static void close_cb(virConnectPtr conn, int reason, void *opaque)
 {
   lv_cb *cb = opaque;
-  lua_State *L;
+  close_args *a = malloc(sizeof *a);
   (void)conn;
-  if (!(L = lv_cb_begin(cb)))
+  if (!a)
     return;
-  lua_getfield(L, LUA_REGISTRYINDEX, "luvirt.weakconn");
-  lua_rawgetp(L, -1, cb);
-  lua_remove(L, -2);
-  lua_pushinteger(L, reason);
-  lv_cb_call(L, 2, "the close callback");
+  a->key = cb;
+  a->reason = reason;
+  lv_call_later(cb->fn, push_close, a, "the close callback");
 }
 
 /* conn:register_close_callback(fn): fn(conn, reason) when the connection

@@ -172,6 +172,12 @@ void lv_task_shutdown(void);             /* before lua_close */
 void lv_hold(int delta);
 /* Release a registry reference from any thread: done on the loop thread. */
 void lv_unref_later(int ref);
+/* From any thread: on the loop thread, call the function fn_ref with the
+ * arguments push(L, data) pushes (it returns their count); data is then
+ * free()d.  Ordered with lv_unref_later, so a callback queued before its
+ * function's release still runs. */
+typedef int (*lv_later_fn)(lua_State *L, void *data);
+void lv_call_later(int fn_ref, lv_later_fn push, void *data, const char *where);
 int lv_task_run_loop(lua_State *L, uv_run_mode mode); /* guarded uv_run */
 int lv_task_pending(void);               /* live tasks */
 

@@ -12,6 +12,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,8 +271,18 @@ static void task_resume(task *t, int nargs);
 
 /* ------------------------------------------- references released later */
 
-typedef struct unref { int ref; struct unref *next; } unref;
-static unref *unrefs;         /* under done_m */
+/* Work for the loop thread queued from any thread, in order: releasing a
+ * registry reference, or calling a script's callback that libvirt invoked
+ * on a worker (a connection's close callback fires on the thread whose
+ * call saw the connection die). */
+typedef struct later {
+  int ref;                      /* to release, or the function to call */
+  lv_later_fn push;             /* NULL: release ref */
+  void *data;
+  const char *where;
+  struct later *next;
+} later;
+static later *later_head, *later_tail;   /* under done_m */
 static uv_async_t hold_async; /* referenced while scripts' callbacks exist */
 static int holds;
 
@@ -284,34 +295,59 @@ void lv_hold(int delta)
     uv_unref((uv_handle_t *)&hold_async);
 }
 
-void lv_unref_later(int ref)
+static void queue_later(int ref, lv_later_fn push, void *data, const char *where)
 {
-  unref *u;
-  if (ref == LUA_NOREF || ref == LUA_REFNIL)
+  later *l = malloc(sizeof *l);
+  if (!l)
     return;
-  u = malloc(sizeof *u);
-  if (!u)
-    return;
-  u->ref = ref;
+  l->ref = ref;
+  l->push = push;
+  l->data = data;
+  l->where = where;
+  l->next = NULL;
   uv_mutex_lock(&done_m);
-  u->next = unrefs;
-  unrefs = u;
+  if (later_tail)
+    later_tail->next = l;
+  else
+    later_head = l;
+  later_tail = l;
   uv_mutex_unlock(&done_m);
   uv_async_send(&done_async);
 }
 
-static void run_unrefs(void)
+void lv_unref_later(int ref)
 {
-  unref *u, *next;
+  if (ref != LUA_NOREF && ref != LUA_REFNIL)
+    queue_later(ref, NULL, NULL, NULL);
+}
+
+void lv_call_later(int fn_ref, lv_later_fn push, void *data, const char *where)
+{
+  queue_later(fn_ref, push, data, where);
+}
+
+static void run_later(void)
+{
+  later *l, *next;
   uv_mutex_lock(&done_m);
-  u = unrefs;
-  unrefs = NULL;
+  l = later_head;
+  later_head = later_tail = NULL;
   uv_mutex_unlock(&done_m);
-  for (; u; u = next) {
-    next = u->next;
-    if (mainL)                /* after lv_task_shutdown the state is gone */
-      luaL_unref(mainL, LUA_REGISTRYINDEX, u->ref);
-    free(u);
+  for (; l; l = next) {
+    next = l->next;
+    if (!mainL)               /* after lv_task_shutdown the state is gone */
+      ;
+    else if (!l->push)
+      luaL_unref(mainL, LUA_REGISTRYINDEX, l->ref);
+    else {
+      int n;
+      lua_rawgeti(mainL, LUA_REGISTRYINDEX, l->ref);
+      n = l->push(mainL, l->data);
+      lv_pcall(mainL, n, 0, l->where);
+    }
+    if (l->push)
+      free(l->data);
+    free(l);
   }
 }
 
@@ -342,7 +378,7 @@ static void done_cb(uv_async_t *h)
       free(job);
     }
   }
-  run_unrefs();
+  run_later();
 }
 
 /* ----------------------------------------------------------------- jobs */
@@ -900,6 +936,16 @@ int luaopen_virt_task(lua_State *L)
 
   if (!inited) {
     const char *env = getenv("LUVIRT_POOL_SIZE");
+    struct sigaction sa;
+    /* A daemon that dies while libvirt writes to its socket must give a
+     * virt.Error, not kill the process: ignore SIGPIPE unless the program
+     * handles it itself (as libvirt asks of its clients). */
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+      sa.sa_handler = SIG_IGN;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = 0;
+      sigaction(SIGPIPE, &sa, NULL);
+    }
     int i;
     for (i = 0; i < 2; i++) {
       uv_mutex_init(&pools[i].m);

@@ -1,0 +1,147 @@
+-- The remote tier: a private libvirtd (spec/helpers/testbed.lua) reached
+-- over RPC: events across connections, keepalive, concurrency, a loop that
+-- never blocks on a call, and a daemon that dies mid-call.
+local virt = require "virt"
+local uv = require "luv"
+local tb = require "spec.helpers.testbed"
+local fx = require "spec.helpers.fixtures"
+local D = virt.Domain
+
+local function wait_for(cond, ms, what)
+  local deadline = uv.now() + ms
+  while not cond() do
+    if uv.now() > deadline then error("timed out waiting for " .. what, 2) end
+    virt.sleep(10)
+  end
+end
+
+describe("over RPC to a private libvirtd", function()
+  local daemon
+  setup(function()
+    local ok, why = tb.check()
+    assert(ok, why)
+    daemon = tb.daemon{}
+  end)
+  teardown(function() tb.cleanup_all() end)
+
+  it("delivers lifecycle events caused by another connection, in order", function()
+    local watcher = virt.new{ uri = daemon.test_uri }
+    local actor = virt.new{ uri = daemon.test_uri }
+    local seen = {}
+    local id = watcher:domain_event_register_any(nil, D.EVENT_ID_LIFECYCLE,
+      function(conn, dom, event, detail)
+        assert.equals(watcher, conn)
+        if dom:get_name() == "remote-ev" then seen[#seen + 1] = event end
+      end)
+    local dom = actor:define_domain(fx.domain_xml("remote-ev"))
+    dom:create()
+    dom:suspend()
+    dom:resume()
+    dom:destroy()
+    dom:undefine()
+    wait_for(function() return #seen >= 6 end, 5000, "six lifecycle events")
+    assert.same({ D.EVENT_DEFINED, D.EVENT_STARTED, D.EVENT_SUSPENDED, D.EVENT_RESUMED,
+                  D.EVENT_STOPPED, D.EVENT_UNDEFINED }, seen)
+    watcher:domain_event_deregister_any(id)
+    watcher:close()
+    actor:close()
+  end)
+
+  it("runs 200 concurrent tasks of RPC calls to correct results", function()
+    local conn = virt.new{ uri = daemon.test_uri }
+    local tasks = {}
+    for i = 1, 200 do
+      tasks[i] = virt.spawn(function()
+        local d = conn:get_domain_by_name("test")
+        local info = d:get_info()
+        return i .. ":" .. d:get_name() .. ":" .. info.state .. ":" .. info.nrVirtCpu
+      end)
+    end
+    local results = { virt.gather(table.unpack(tasks)) }
+    for i = 1, 200 do assert.equals(i .. ":test:1:2", results[i]) end
+    conn:close()
+  end)
+
+  it("keeps the loop running while a call waits on a frozen daemon", function()
+    local conn = virt.new{ uri = daemon.test_uri }
+    local ticks = 0
+    local timer = uv.new_timer()
+    timer:start(100, 100, function() ticks = ticks + 1 end)
+    daemon:kill("STOP")
+    local call = virt.spawn(function() return conn:get_hostname() end)
+    virt.sleep(1000)
+    local during = ticks
+    assert.is_false(call:done())           -- still waiting on the daemon
+    daemon:kill("CONT")
+    local host = call:wait()
+    timer:close()
+    assert.is_string(host)
+    assert.is_true(during >= 8, "the 100 ms timer fired " .. during .. " times in 1 s")
+    conn:close()
+  end)
+
+  it("closes with reason KEEPALIVE when the daemon stops answering, failing pending calls", function()
+    local conn = virt.new{ uri = daemon.test_uri }
+    local reason
+    conn:register_close_callback(function(c, r)
+      assert.equals(conn, c)
+      reason = r
+    end)
+    assert.equals(0, conn:set_keep_alive(1, 2))
+    daemon:kill("STOP")
+    local t0 = uv.now()
+    local pending = virt.spawn(function() return conn:get_hostname() end)
+    local ok, err = pcall(pending.wait, pending)
+    wait_for(function() return reason end, 6000, "the close callback")
+    local elapsed = uv.now() - t0
+    daemon:kill("CONT")
+    assert.equals(virt.CLOSE_REASON_KEEPALIVE, reason)
+    assert.is_true(elapsed < 4000, "closed after " .. elapsed .. " ms")
+    assert.is_false(ok)
+    assert.is_number(err.code)
+    assert.is_false(conn:is_alive())
+    conn:close()
+  end)
+
+  it("gives every pending task a virt.Error when the daemon is killed mid-call", function()
+    local d2 = tb.daemon{ tcp = false }
+    local conn = virt.new{ uri = d2.test_uri }
+    d2:kill("STOP")
+    local tasks = {}
+    for i = 1, 10 do
+      tasks[i] = virt.spawn(function() return conn:get_domain_by_name("test"):get_info() end)
+    end
+    virt.sleep(200)
+    d2:kill("KILL")
+    for i = 1, 10 do
+      local ok, err = pcall(tasks[i].wait, tasks[i])
+      assert.is_false(ok)
+      assert.equals("table", type(err))
+      assert.is_number(err.code)
+    end
+    local ok, err = pcall(conn.get_hostname, conn)
+    assert.is_false(ok)
+    assert.is_number(err.code)
+    conn:close()
+    d2:stop()
+  end)
+
+  it("reads the read-only socket and refuses writes there", function()
+    local ro = virt.new{ uri = daemon.ro_test_uri, readonly = true }
+    assert.equals("test", ro:get_domain_by_name("test"):get_name())
+    local ok, err = pcall(ro.define_domain, ro, fx.domain_xml("ro-nope"))
+    assert.is_false(ok)
+    assert.equals(virt.Error.ERR_OPERATION_DENIED, err.code)
+    ro:close()
+  end)
+
+  it("lets a script end while a remote connection is open and idle", function()
+    local script = ("local v = require 'virt'; c = v.new{uri=%q}; print(c:get_hostname() ~= nil)")
+      :format(daemon.test_uri)
+    local p = io.popen((os.getenv("BUILD") or "build") .. "/luvirt -e " .. "'" .. script:gsub("'", "'\\''") .. "'" .. " 2>&1; echo rc=$?")
+    local out = p:read("a")
+    p:close()
+    assert.matches("true", out)
+    assert.matches("rc=0", out)
+  end)
+end)
