@@ -66,8 +66,8 @@ $(BUILD)/luvirt: $(BUILD)/obj/main.o $(BUILD)/obj/repl.o $(CORE_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -llua5.4-luv -lreadline -Wl,-E
 
 # Debian packages this project needs (DESIGN.md); `make deps` installs the missing ones.
-DEB_BUILD := make gcc pkg-config libvirt-dev liblua5.4-dev lua5.4 libuv1-dev lua-luv-dev lua-luv \
-             libreadline-dev
+DEB_BUILD := make gcc libc6-dev pkg-config libvirt-dev liblua5.4-dev lua5.4 libuv1-dev \
+             lua-luv-dev lua-luv libreadline-dev
 DEB_RUN   := lua-busted lua-cjson lua-argparse lua-sql-sqlite3
 DEB_TEST  := libvirt-daemon libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio \
              iproute2 tini tmux valgrind luarocks procps
@@ -75,11 +75,13 @@ DEB_BENCH := python3-libvirt libsys-virt-perl
 DEBS := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(DEB_BENCH)
 deps:
 	@sh scripts/install-deps.sh $(DEBS)
+# `make demo` works on a fresh machine: deps first, then the build
 
 check: all
 	@sh scripts/check.sh $(BUILD)
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all >/dev/null
 	@$(BUILD)/luvirt scripts/demo.lua
 
 bench: all
