@@ -72,8 +72,12 @@ typedef struct lv_class {
 typedef struct lv_obj {
   void *ptr;                      /* NULL once freed/closed */
   const lv_class *cls;
-  int flags;                      /* class-private */
+  int flags;                      /* class-private, but for LV_OBJ_* bits */
 } lv_obj;
+
+/* Calls on this object never block (it belongs to the in-process test
+ * driver): they run inline even inside a task.  Inherited from the parent. */
+#define LV_OBJ_INLINE 0x40000000
 
 /* Push a new object owning ptr; parent is a stack index or 0 for none. */
 lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent);
@@ -133,6 +137,7 @@ struct lv_job {
   void *hold[LV_JOB_MAXHOLD];
   const lv_class *holdcls[LV_JOB_MAXHOLD];
   int failed;
+  int inline_ok;            /* every held object is LV_OBJ_INLINE */
   lv_error err;
   lv_job *next;             /* private to task.c */
   void *task;               /* private to task.c */

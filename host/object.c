@@ -23,6 +23,10 @@ lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent)
   if (parent) {
     lua_pushvalue(L, parent);
     lua_setiuservalue(L, -2, 1);
+    if (luaL_getmetafield(L, parent, "__label") != LUA_TNIL) {   /* an lv_obj */
+      lua_pop(L, 1);
+      o->flags |= ((lv_obj *)lua_touserdata(L, parent))->flags & LV_OBJ_INLINE;
+    }
   }
   o->ptr = ptr;
   return o;

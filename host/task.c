@@ -394,6 +394,8 @@ void lv_job_init(lv_job *job, size_t size, lv_work_fn work, lv_push_fn push)
 void *lv_job_hold(lv_job *job, lua_State *L, int idx, const lv_class *cls)
 {
   void *ptr = lv_obj_check(L, idx, cls);
+  int inl = (((lv_obj *)lua_touserdata(L, idx))->flags & LV_OBJ_INLINE) != 0;
+  job->inline_ok = job->nhold == 0 ? inl : job->inline_ok && inl;
   if (job->nhold < LV_JOB_MAXHOLD) {
     job->hold[job->nhold] = ptr;
     job->holdcls[job->nhold] = cls;
@@ -452,7 +454,7 @@ int lv_job_run(lua_State *L, lv_job *job)
   lv_job *heap;
   task *t;
   int i;
-  if (!lv_task_async(L)) {
+  if (job->inline_ok || !lv_task_async(L)) {
     if (job->work(job) < 0) {
       job->failed = 1;
       lv_error_save(&job->err);

@@ -47,6 +47,20 @@ describe("over RPC to a private libvirtd", function()
     actor:close()
   end)
 
+  it("runs an RPC call on a worker and yields, so other tasks run meanwhile", function()
+    local conn = virt.new{ uri = daemon.test_uri }
+    local order = {}
+    local a = virt.spawn(function()
+      order[#order + 1] = "a-start"
+      conn:get_domain_by_name("test"):get_info()   -- yields to the pool
+      order[#order + 1] = "a-end"
+    end)
+    local b = virt.spawn(function() order[#order + 1] = "b" end)
+    virt.gather(a, b)
+    assert.same({ "a-start", "b", "a-end" }, order)
+    conn:close()
+  end)
+
   it("runs 200 concurrent tasks of RPC calls to correct results", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local tasks = {}
