@@ -1,0 +1,79 @@
+-- Hypervisor tier: the libvirt-qemu API through luvirt on a real guest:
+-- monitor commands (QMP and HMP) and monitor events.
+local virt = require "virt"
+local S = require "spec.hypervisor.support"
+local D = virt.Domain
+
+describe("hypervisor: qemu monitor", function()
+  local d, conn, dom, con
+
+  setup(function()
+    S.require_testbed()
+    d = S.tb.daemon{ tcp = false }
+    conn = virt.new{ uri = d.qemu_uri }
+    dom, con = S.boot(conn, { name = "mon" })
+  end)
+
+  teardown(function()
+    if con then con:close() end
+    S.remove(dom)
+    if conn then pcall(conn.close, conn) end
+    S.tb.cleanup_all()
+  end)
+
+  it("runs a QMP command", function()
+    local out = dom:qemu_monitor_command('{"execute":"query-status"}', 0)
+    assert.matches('"status"%s*:%s*"running"', out)
+    assert.matches('"running"%s*:%s*true', out)
+    local name = dom:qemu_monitor_command('{"execute":"query-name"}', 0)
+    assert.matches('"name"%s*:%s*"mon"', name)
+  end)
+
+  it("runs an HMP command", function()
+    local out = dom:qemu_monitor_command("info status", D.QEMU_MONITOR_COMMAND_HMP)
+    assert.matches("VM status: running", out)
+  end)
+
+  it("delivers monitor events for one name and for all", function()
+    local stops, all = {}, {}
+    local id1 = conn:domain_qemu_monitor_event_register(dom, "STOP", function(_, d2, event, secs, micros, details)
+      stops[#stops + 1] = { dom = d2:get_name(), event = event, secs = secs, micros = micros, details = details }
+    end, 0)
+    local id2 = conn:domain_qemu_monitor_event_register(nil, nil, function(_, d2, event)
+      all[#all + 1] = d2:get_name() .. ":" .. event
+    end, 0)
+    dom:suspend()
+    dom:resume()
+    S.wait(function() return #stops >= 1 end, 10, "a STOP monitor event")
+    S.wait(function()
+      for _, e in ipairs(all) do if e == "mon:RESUME" then return true end end
+    end, 10, "a RESUME monitor event")
+    assert.equals("mon", stops[1].dom)
+    assert.equals("STOP", stops[1].event)
+    assert.is_true(stops[1].secs > 1600000000) -- a wall-clock timestamp
+    assert.is_true(stops[1].micros >= 0 and stops[1].micros < 1000000)
+    conn:domain_qemu_monitor_event_deregister(id1)
+    conn:domain_qemu_monitor_event_deregister(id2)
+    -- deregistered: nothing more arrives
+    local n_stops, n_all = #stops, #all
+    dom:suspend()
+    dom:resume()
+    virt.sleep(500)
+    assert.equals(n_stops, #stops)
+    assert.equals(n_all, #all)
+    -- the guest noticed nothing
+    con:wait("GUEST: tick", 15, con:mark())
+  end)
+
+  it("matches event names as a pattern with the REGEX flag", function()
+    local seen = {}
+    local id = conn:domain_qemu_monitor_event_register(dom, "^(STOP|RESUME)$", function(_, _, event)
+      seen[#seen + 1] = event
+    end, D.QEMU_MONITOR_EVENT_REGISTER_REGEX)
+    dom:suspend()
+    dom:resume()
+    S.wait(function() return #seen >= 2 end, 10, "STOP and RESUME")
+    assert.same({ "STOP", "RESUME" }, { seen[1], seen[2] })
+    conn:domain_qemu_monitor_event_deregister(id)
+  end)
+end)
