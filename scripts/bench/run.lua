@@ -79,7 +79,9 @@ local function run_once(argv)
   local ok, how, code = p:close()
   if not ok then
     local err = read_file(ERRFILE):gsub("%s+$", "")
-    local last = err:match("([^\n]*)$")
+    -- The message: before a Lua traceback, or the last line (Python's
+    -- traceback ends with it; C and Perl print just the one line).
+    local last = err:match("^(.-)\nstack traceback:") or err:match("([^\n]*)$")
     if how == "exit" and code == 124 then last = "timed out after " .. TIMEOUT .. " s" end
     return nil, (last ~= "" and last or (how .. " " .. tostring(code)))
   end
@@ -335,11 +337,11 @@ local function rows()
       end
       if f.check then
         row.target = f.target
-        if l then row.met = f.check(b.runs.luvirt) end
+        if l then row.met = pcall(f.check, b.runs.luvirt) and f.check(b.runs.luvirt) end
       elseif f.max or f.min then
         row.target = ("%s %.2fx %s"):format(f.max and "<=" or ">=", f.max or f.min, f.ref)
         local r = row.ratio[f.ref]
-        if r then row.met = f.max and r <= f.max or r >= f.min end
+        if r and f.max then row.met = r <= f.max elseif r then row.met = r >= f.min end
       end
       out[#out + 1] = row
     end
