@@ -14,7 +14,6 @@
 #include <libvirt/libvirt-lxc.h>
 #include "lv.h"
 
-int *lv_check_fds(lua_State *L, int idx, unsigned int *n);
 
 static void push_fds(lua_State *L, int *fds, int n)
 {
@@ -72,9 +71,9 @@ static int d_enter_namespace(lua_State *L)
 {
   virDomainPtr dom = lv_obj_check(L, 1, &lv_domain_class);
   unsigned int n, nold = 0;
-  int *fds = lv_check_fds(L, 2, &n);
-  int *old = NULL;
   unsigned int flags = lv_optflags(L, 3);
+  int *fds = lv_check_fds(L, 2, &n);   /* pushes: after the other arguments */
+  int *old = NULL;
   if (virDomainLxcEnterNamespace(dom, n, fds, &nold, &old, flags) < 0)
     return lv_error_raise_last(L);
   push_fds(L, old, (int)nold);

@@ -150,8 +150,8 @@ static int d_monitor_files(lua_State *L)
   a.job.fini = f_files;
   a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
   a.cmd = luaL_checkstring(L, 2);
-  a.infiles = lv_check_fds(L, 3, &a.ninfiles);
   a.flags = lv_optflags(L, 4);
+  a.infiles = lv_check_fds(L, 3, &a.ninfiles);   /* pushes: after the other arguments */
   return lv_job_run(L, &a.job);
 }
 

@@ -225,9 +225,14 @@ static int add_one(lv_job *job, virTypedParameterPtr *p, int *n, int *max, const
     static const char *const tn[] = {"?", "an int", "an unsigned int", "a long long",
                                      "an unsigned long long", "a double", "a boolean",
                                      "a string"};
-    char what[128];
-    snprintf(what, sizeof what, "%s, not %s", type >= 1 && type <= 7 ? tn[type] : "?",
-             kind_name(it->kind));
+    static const char *const range[] = {"", " (-2147483648..2147483647)", " (0..4294967295)", "",
+                                        " (0..2^64-1)", "", "", ""};
+    char what[160];
+    int t = type >= 1 && type <= 7 ? type : 0;
+    if (it->kind == TPV_INT && t && t != VIR_TYPED_PARAM_STRING && t != VIR_TYPED_PARAM_BOOLEAN)
+      snprintf(what, sizeof what, "%s%s, not %lld", tn[t], range[t], (long long)it->i);
+    else
+      snprintf(what, sizeof what, "%s, not %s", tn[t], kind_name(it->kind));
     return tp_fail(job, VIR_ERR_INVALID_ARG, "parameter '%s' must be %s", name, what);
   }
 }

@@ -313,6 +313,8 @@ function M.binding(plan)
   if fininame then w(("  a.job.fini = %s;"):format(fininame)) end
   if plan.pool ~= "LV_POOL_SHORT" then w(("  a.job.pool = %s;"):format(plan.pool)) end
   for _, s in ipairs(plan.fill) do w("  " .. s) end
+  -- these push anchors on the stack: after every argument has been read
+  for _, s in ipairs(plan.late or {}) do w("  " .. s) end
   w("  return lv_job_run(L, &a.job);\n}")
   return table.concat(out, "\n"), "l_" .. id
 end

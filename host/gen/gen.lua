@@ -50,6 +50,15 @@ local consts = constants.all(api, rules)
 local namemap = names.load_names(here .. "/names.txt")
 local skip = names.load_skip(here .. "/skip.txt")
 local hand, defined = names.scan_sources(cfiles)
+local nullable = {}
+for line in io.lines(here .. "/nullable.txt") do
+  local w = {}
+  for t in line:gsub("#.*", ""):gmatch("%S+") do w[#w + 1] = t end
+  if #w > 0 then
+    nullable[w[1]] = {}
+    for i = 2, #w do nullable[w[1]][w[i]] = true end
+  end
+end
 
 -- ------------------------------------------------------------ decisions
 local problems = {}
@@ -83,7 +92,7 @@ for _, fn in ipairs(api.order) do
   elseif skip[fn.name] then
     e.status, e.reason = "skip", skip[fn.name]
   else
-    local plan, why = shapes.classify(fn, api, { defined = defined })
+    local plan, why = shapes.classify(fn, api, { defined = defined, nullable = nullable, class = e.class })
     if plan then
       plan.class, plan.method = e.class, e.method
       e.status, e.plan = "gen", plan

@@ -108,7 +108,7 @@ function M.classify(fn, api, ctx)
              outs = {}, fill = {}, frees = {}, fields = {}, call = {} }
   end
   local plan = {
-    fn = fn, fields = {}, fill = {}, call = {}, outs = {}, luaargs = {}, luatypes = {},
+    fn = fn, fields = {}, fill = {}, late = {}, call = {}, outs = {}, luaargs = {}, luatypes = {},
     pool = is_long(fn.name) and "LV_POOL_LONG" or "LV_POOL_SHORT", holds = 0,
     frees = {}, parent = 0,
   }
@@ -138,7 +138,7 @@ function M.classify(fn, api, ctx)
     field(la.type, f)
     field(ca.type, cf)
     local p = lua_arg(la.name .. " (list of integers)")
-    plan.fill[#plan.fill + 1] = ("{\n    unsigned int n_;\n    a.%s = (%s)g_check_intlist(L, %d, %d, &n_);\n    a.%s = (%s)n_;\n  }"):format(
+    plan.late[#plan.late + 1] = ("{\n    unsigned int n_;\n    a.%s = (%s)g_check_intlist(L, %d, %d, &n_);\n    a.%s = (%s)n_;\n  }"):format(
       f, la.type, p, la.type == "int *" and 0 or 1, cf, ca.type)
     if list_first then
       plan.call[#plan.call + 1] = "a->" .. f
@@ -147,6 +147,21 @@ function M.classify(fn, api, ctx)
       plan.call[#plan.call + 1] = "a->" .. cf
       plan.call[#plan.call + 1] = "a->" .. f
     end
+  end
+
+  -- A method Sys::Virt puts on another class than its first argument's
+  -- (conn:get_storage_pool_by_volume(vol)): the receiver comes first and
+  -- becomes the parent of what is returned.
+  local recv = ctx.class and names.by_class[ctx.class]
+  local first = args[1] and objclass(args[1].type)
+  if recv and first and recv ~= first then
+    if not ctx.defined[recv.sym] then
+      return nil, "class " .. recv.class .. " has no C file yet (" .. recv.sym .. ")"
+    end
+    pos = 1
+    plan.luaargs[1] = "self"
+    plan.fill[#plan.fill + 1] = ("lv_obj_check(L, 1, &%s);"):format(recv.sym)
+    plan.parent = 1
   end
 
   for i, a in ipairs(args) do
@@ -210,7 +225,7 @@ function M.classify(fn, api, ctx)
       plan.call[#plan.call + 1] = "(const unsigned char *)a->" .. f
     elseif t == "const char *" then
       field("const char *", f)
-      if mentions_null(a.info) then
+      if mentions_null(a.info) or (ctx.nullable[fn.name] or {})[a.name] then
         local p = lua_arg(a.name .. "=nil")
         plan.fill[#plan.fill + 1] = ("a.%s = luaL_optstring(L, %d, NULL);"):format(f, p)
       else
@@ -222,8 +237,8 @@ function M.classify(fn, api, ctx)
       -- a list of strings in, with its count
       field("const char **", f); field(nxt.type, f .. "n")
       local p = lua_arg(a.name .. " (list of strings)")
-      plan.fill[#plan.fill + 1] = ("a.%s = g_check_strlist(L, %d);"):format(f, p)
-      plan.fill[#plan.fill + 1] = ("a.%sn = (%s)g_strlist_len(a.%s);"):format(f, nxt.type, f)
+      plan.late[#plan.late + 1] = ("a.%s = g_check_strlist(L, %d);"):format(f, p)
+      plan.late[#plan.late + 1] = ("a.%sn = (%s)g_strlist_len(a.%s);"):format(f, nxt.type, f)
       plan.call[#plan.call + 1] = "a->" .. f
       plan.call[#plan.call + 1] = "a->" .. f .. "n"
       used[i + 1] = true
@@ -248,7 +263,7 @@ function M.classify(fn, api, ctx)
       field("char **", f); field("int", f .. "n")
       local p = lua_arg(nxt.name)
       plan.fill[#plan.fill + 1] = ("a.%sn = (int)g_check_int(L, %d);"):format(f, p)
-      plan.fill[#plan.fill + 1] = ("a.%s = g_alloc_array(L, a.%sn, sizeof(char *));"):format(f, f)
+      plan.late[#plan.late + 1] = ("a.%s = g_alloc_array(L, a.%sn, sizeof(char *));"):format(f, f)
       plan.call[#plan.call + 1] = "a->" .. f
       plan.call[#plan.call + 1] = "a->" .. f .. "n"
       plan.ret_list = { kind = "names", field = f }
@@ -258,7 +273,7 @@ function M.classify(fn, api, ctx)
       field("int *", f); field("int", f .. "n")
       local p = lua_arg(nxt.name)
       plan.fill[#plan.fill + 1] = ("a.%sn = (int)g_check_int(L, %d);"):format(f, p)
-      plan.fill[#plan.fill + 1] = ("a.%s = g_alloc_array(L, a.%sn, sizeof(int));"):format(f, f)
+      plan.late[#plan.late + 1] = ("a.%s = g_alloc_array(L, a.%sn, sizeof(int));"):format(f, f)
       plan.call[#plan.call + 1] = "a->" .. f
       plan.call[#plan.call + 1] = "a->" .. f .. "n"
       plan.ret_list = { kind = "ints", field = f }
@@ -300,7 +315,7 @@ function M.classify(fn, api, ctx)
       for j, b in ipairs(args) do if b.name == "size" and b.type == "size_t" and j < i then size = "a" .. j end end
       if not size then return nil, "buffer without a size argument" end
       field("char *", f)
-      plan.fill[#plan.fill + 1] = ("a.%s = g_alloc_array(L, a.%s, 1);"):format(f, size)
+      plan.late[#plan.late + 1] = ("a.%s = g_alloc_array(L, a.%s, 1);"):format(f, size)
       plan.call[#plan.call + 1] = "a->" .. f
       plan.outs[#plan.outs + 1] = { kind = "buffer", field = f, size = "a->" .. size }
     elseif flat_struct(api, t) and plan.parent ~= 0 and
