@@ -4,6 +4,7 @@
 local virt = require "virt"
 local S = require "spec.hypervisor.support"
 local D = virt.Domain
+local NAME = S.name("bk")
 
 describe("hypervisor: backup", function()
   local d, conn, dom, con, g, done
@@ -12,7 +13,7 @@ describe("hypervisor: backup", function()
     S.require_testbed()
     d = S.tb.daemon{ tcp = false }
     conn = virt.new{ uri = d.qemu_uri }
-    dom, con, g = S.boot(conn, { name = "bk" })
+    dom, con, g = S.boot(conn, { name = NAME })
     done = S.events(conn, dom, D.EVENT_ID_JOB_COMPLETED)
   end)
 
@@ -46,7 +47,7 @@ describe("hypervisor: backup", function()
     local from = #done + 1
     dom:backup_begin(backup_xml(target, incremental), checkpoint_xml(checkpoint), 0)
     local ev = S.wait_event(done, function(e)
-      return e.name == "bk" and e[1].operation == D.JOB_OPERATION_BACKUP
+      return e.name == NAME and e[1].operation == D.JOB_OPERATION_BACKUP
     end, 60, "job-completed for the backup", from)
     local jtype, stats = dom:get_job_stats(D.JOB_STATS_COMPLETED)
     assert.equals(D.JOB_COMPLETED, jtype)

@@ -4,6 +4,7 @@
 local virt = require "virt"
 local S = require "spec.hypervisor.support"
 local D = virt.Domain
+local NAME = S.name("tiny")
 
 describe("hypervisor: a QEMU guest", function()
   local d, conn, dom, con, life
@@ -24,8 +25,8 @@ describe("hypervisor: a QEMU guest", function()
   end)
 
   it("is defined and started, and its ready line arrives through open_console", function()
-    dom, con = S.boot(conn, { name = "tiny" })
-    assert.equals("tiny", dom:get_name())
+    dom, con = S.boot(conn, { name = NAME })
+    assert.equals(NAME, dom:get_name())
     assert.is_true(dom:get_id() > 0)
     assert.is_true(dom:is_persistent())
     local state, reason = dom:get_state()
@@ -35,9 +36,9 @@ describe("hypervisor: a QEMU guest", function()
     assert.equals(96 * 1024, info.maxMem)
     assert.equals(1, info.nrVirtCpu)
     assert.truthy(con.text:find("GUEST: disk label LUVIRT-TESTDISK", 1, true))
-    S.wait_event(life, S.lifecycle("tiny", D.EVENT_DEFINED), 10, "DEFINED")
-    S.wait_event(life, S.lifecycle("tiny", D.EVENT_STARTED, D.EVENT_STARTED_BOOTED), 10, "STARTED_BOOTED")
-    S.wait_event(life, S.lifecycle("tiny", D.EVENT_RESUMED), 10, "RESUMED")
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_DEFINED), 10, "DEFINED")
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_STARTED, D.EVENT_STARTED_BOOTED), 10, "STARTED_BOOTED")
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_RESUMED), 10, "RESUMED")
   end)
 
   it("keeps talking on the console and echoes what the stream sends", function()
@@ -76,8 +77,8 @@ describe("hypervisor: a QEMU guest", function()
     S.wait(function() return dom:get_state() == D.STATE_SHUTOFF end, 30, "shut off")
     local _, reason = dom:get_state()
     assert.equals(D.STATE_SHUTOFF_SHUTDOWN, reason)
-    S.wait_event(life, S.lifecycle("tiny", D.EVENT_SHUTDOWN), 10, "SHUTDOWN", from)
-    S.wait_event(life, S.lifecycle("tiny", D.EVENT_STOPPED, D.EVENT_STOPPED_SHUTDOWN), 10,
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_SHUTDOWN), 10, "SHUTDOWN", from)
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_STOPPED, D.EVENT_STOPPED_SHUTDOWN), 10,
       "STOPPED_SHUTDOWN", from)
     assert.is_false(dom:is_active())
     -- the console stream ends with the guest
@@ -94,7 +95,7 @@ describe("hypervisor: a QEMU guest", function()
     local state, reason = dom:get_state()
     assert.equals(D.STATE_SHUTOFF, state)
     assert.equals(D.STATE_SHUTOFF_DESTROYED, reason)
-    S.wait_event(life, S.lifecycle("tiny", D.EVENT_STOPPED, D.EVENT_STOPPED_DESTROYED), 10,
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_STOPPED, D.EVENT_STOPPED_DESTROYED), 10,
       "STOPPED_DESTROYED", from)
     S.wait(function() return con.eof end, 10, "console EOF")
   end)

@@ -11,6 +11,9 @@
 local virt = require "virt"
 local S = require "spec.hypervisor.support"
 local D = virt.Domain
+local MIG = S.name("mig")
+local CONV = S.name("conv")
+local NSMIG = S.name("nsmig")
 
 local LIVE_MOVE = D.MIGRATE_LIVE | D.MIGRATE_PERSIST_DEST | D.MIGRATE_UNDEFINE_SOURCE
   -- the disk is a local file both daemons see: no storage copy needed
@@ -52,12 +55,12 @@ describe("hypervisor: live migration", function()
     watch(ca, "a")
     watch(cb, "b")
     -- both guests boot at once: TCG boots are CPU-bound and there are 2 cores
-    local t1 = virt.spawn(function() return S.boot(ca, { name = "mig" }) end)
-    local t2 = virt.spawn(function() return S.boot(ca, { name = "conv", dirty = 48, dirtyset = 16 }) end)
-    local dom, con = t1:wait()
-    guests.mig = { dom = dom, con = con }
-    dom, con = t2:wait()
-    guests.conv = { dom = dom, con = con }
+    local t1 = virt.spawn(function() return S.boot(ca, { name = MIG }) end)
+    local t2 = virt.spawn(function() return S.boot(ca, { name = CONV, dirty = 48, dirtyset = 16 }) end)
+    local dom, con, files = t1:wait()
+    guests.mig = { dom = dom, con = con, files = files }
+    dom, con, files = t2:wait()
+    guests.conv = { dom = dom, con = con, files = files }
   end)
 
   teardown(function()
@@ -69,7 +72,7 @@ describe("hypervisor: live migration", function()
     end
     for _, c in ipairs { ca, cb } do
       if c then
-        for _, name in ipairs { "mig", "conv" } do
+        for _, name in ipairs { MIG, CONV } do
           local ok, dom = pcall(c.get_domain_by_name, c, name)
           if ok then S.remove(dom) end
         end
@@ -88,24 +91,24 @@ describe("hypervisor: live migration", function()
       LIVE_MOVE | D.MIGRATE_PEER2PEER)
 
     -- gone from the source, running and persistent on the destination
-    assert.has_error(function() ca:get_domain_by_name("mig") end)
-    local dom = cb:get_domain_by_name("mig")
+    assert.has_error(function() ca:get_domain_by_name(MIG) end)
+    local dom = cb:get_domain_by_name(MIG)
     local state, reason = dom:get_state()
     assert.equals(D.STATE_RUNNING, state)
     assert.equals(D.STATE_RUNNING_MIGRATED, reason)
     assert.is_true(dom:is_persistent())
 
-    S.wait_event(ev.a.iter, function(e) return e.name == "mig" and e[1] >= 1 end, 10,
+    S.wait_event(ev.a.iter, function(e) return e.name == MIG and e[1] >= 1 end, 10,
       "migration-iteration on the source", m.a_iter)
-    S.wait_event(ev.a.life, S.lifecycle("mig", D.EVENT_STOPPED, D.EVENT_STOPPED_MIGRATED), 10,
+    S.wait_event(ev.a.life, S.lifecycle(MIG, D.EVENT_STOPPED, D.EVENT_STOPPED_MIGRATED), 10,
       "STOPPED_MIGRATED on the source", m.a_life)
-    local done = S.wait_event(ev.a.done, function(e) return e.name == "mig" end, 10,
+    local done = S.wait_event(ev.a.done, function(e) return e.name == MIG end, 10,
       "job-completed on the source", m.a_done)
     assert.equals(D.JOB_OPERATION_MIGRATION_OUT, done[1].operation)
     assert.is_true(done[1].memory_processed > 0)
-    S.wait_event(ev.b.life, S.lifecycle("mig", D.EVENT_STARTED, D.EVENT_STARTED_MIGRATED), 10,
+    S.wait_event(ev.b.life, S.lifecycle(MIG, D.EVENT_STARTED, D.EVENT_STARTED_MIGRATED), 10,
       "STARTED_MIGRATED on the destination", m.b_life)
-    S.wait_event(ev.b.life, S.lifecycle("mig", D.EVENT_RESUMED, D.EVENT_RESUMED_MIGRATED), 10,
+    S.wait_event(ev.b.life, S.lifecycle(MIG, D.EVENT_RESUMED, D.EVENT_RESUMED_MIGRATED), 10,
       "RESUMED_MIGRATED on the destination", m.b_life)
 
     -- the same guest goes on counting on the destination's console
@@ -121,14 +124,14 @@ describe("hypervisor: live migration", function()
     local before = g.con:last_tick()
     local m = marks()
     local back = g.dom:migrate(ca, loopback_params(), LIVE_MOVE)
-    assert.equals("mig", back:get_name())
+    assert.equals(MIG, back:get_name())
     assert.equals(D.STATE_RUNNING, (back:get_state()))
-    assert.has_error(function() cb:get_domain_by_name("mig") end)
-    S.wait_event(ev.b.iter, function(e) return e.name == "mig" end, 10,
+    assert.has_error(function() cb:get_domain_by_name(MIG) end)
+    S.wait_event(ev.b.iter, function(e) return e.name == MIG end, 10,
       "migration-iteration on the source (B)", m.b_iter)
-    S.wait_event(ev.b.done, function(e) return e.name == "mig" end, 10,
+    S.wait_event(ev.b.done, function(e) return e.name == MIG end, 10,
       "job-completed on the source (B)", m.b_done)
-    S.wait_event(ev.a.life, S.lifecycle("mig", D.EVENT_RESUMED, D.EVENT_RESUMED_MIGRATED), 10,
+    S.wait_event(ev.a.life, S.lifecycle(MIG, D.EVENT_RESUMED, D.EVENT_RESUMED_MIGRATED), 10,
       "RESUMED_MIGRATED on the destination (A)", m.a_life)
     g.con:close()
     g.con = S.console(ca, back)
@@ -146,7 +149,7 @@ describe("hypervisor: live migration", function()
         loopback_params{ [D.MIGRATE_PARAM_BANDWIDTH] = 16 },
         LIVE_MOVE | D.MIGRATE_PEER2PEER)
     end)
-    S.wait_event(ev.a.iter, function(e) return e.name == "conv" and e[1] >= 3 end, 60,
+    S.wait_event(ev.a.iter, function(e) return e.name == CONV and e[1] >= 3 end, 60,
       "a third migration iteration", m.a_iter)
     -- still going, as the job statistics say
     local jtype, stats = g.dom:get_job_stats(0)
@@ -157,10 +160,10 @@ describe("hypervisor: live migration", function()
     -- lift the limit: the remaining dirty set now fits in the downtime
     g.dom:migrate_set_max_speed(10000, 0)
     task:wait()
-    local done = S.wait_event(ev.a.done, function(e) return e.name == "conv" end, 10,
+    local done = S.wait_event(ev.a.done, function(e) return e.name == CONV end, 10,
       "job-completed for the converged migration", m.a_done)
     assert.is_true(done[1].memory_iteration >= 3)
-    local dom = cb:get_domain_by_name("conv")
+    local dom = cb:get_domain_by_name(CONV)
     assert.equals(D.STATE_RUNNING, (dom:get_state()))
     g.con:close()
     g.con = S.console(cb, dom)
@@ -168,7 +171,7 @@ describe("hypervisor: live migration", function()
     if not line:find("dirtied=%d+MiB") then
       -- a rebooted guest starts counting again without having dirtied anything
       error(("not the same guest on the destination: %q\nconsole: %s\nlog: %s"):format(line, g.con.text,
-        S.read_file(S.tb.session_dir() .. "/guests/conv.console.log") or "?"))
+        S.read_file(g.files.console_log) or "?"))
     end
     g.dom = dom
   end)
@@ -179,19 +182,19 @@ describe("hypervisor: live migration", function()
     local e = S.tb.daemon{ netns = n[2] }
     local cc = virt.new{ uri = c.qemu_uri }
     local ce = virt.new{ uri = e.qemu_uri }
-    local dom, con = S.boot(cc, { name = "nsmig" })
+    local dom, con = S.boot(cc, { name = NSMIG })
     local ok, err = pcall(function()
       local before = tonumber((con:wait("GUEST: tick (%d+)", 15, con:mark())))
       -- migration_address is set in each daemon's qemu.conf: no URI parameter
       dom:migrate_to_uri(e.tcp_qemu_uri, {}, LIVE_MOVE | D.MIGRATE_PEER2PEER)
-      local moved = ce:get_domain_by_name("nsmig")
+      local moved = ce:get_domain_by_name(NSMIG)
       assert.equals(D.STATE_RUNNING, (moved:get_state()))
       con:close()
       con = S.console(ce, moved)
       assert.is_true(tonumber((con:wait("GUEST: tick (%d+)", 30))) > before)
       -- and back, tunnelled through the daemons' own connection
       moved:migrate_to_uri(c.tcp_qemu_uri, {}, LIVE_MOVE | D.MIGRATE_PEER2PEER | D.MIGRATE_TUNNELLED)
-      assert.equals(D.STATE_RUNNING, (cc:get_domain_by_name("nsmig"):get_state()))
+      assert.equals(D.STATE_RUNNING, (cc:get_domain_by_name(NSMIG):get_state()))
     end)
     con:close()
     pcall(cc.close, cc)

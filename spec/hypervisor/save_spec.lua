@@ -5,6 +5,7 @@
 local virt = require "virt"
 local S = require "spec.hypervisor.support"
 local D = virt.Domain
+local NAME = S.name("saver")
 local DS = virt.DomainSnapshot
 
 describe("hypervisor: save, managed save and snapshots", function()
@@ -15,7 +16,7 @@ describe("hypervisor: save, managed save and snapshots", function()
     d = S.tb.daemon{ tcp = false }
     conn = virt.new{ uri = d.qemu_uri }
     life = S.events(conn, nil, D.EVENT_ID_LIFECYCLE)
-    dom, con, g = S.boot(conn, { name = "saver" })
+    dom, con, g = S.boot(conn, { name = NAME })
   end)
 
   teardown(function()
@@ -41,16 +42,16 @@ describe("hypervisor: save, managed save and snapshots", function()
     local state, reason = dom:get_state()
     assert.equals(D.STATE_SHUTOFF, state)
     assert.equals(D.STATE_SHUTOFF_SAVED, reason)
-    S.wait_event(life, S.lifecycle("saver", D.EVENT_STOPPED, D.EVENT_STOPPED_SAVED), 10, "STOPPED_SAVED", from)
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_STOPPED, D.EVENT_STOPPED_SAVED), 10, "STOPPED_SAVED", from)
     assert.truthy(S.read_file(file))
-    assert.matches("<name>saver</name>", conn:get_save_image_xml_description(file, 0))
+    assert.truthy(conn:get_save_image_xml_description(file, 0):find("<name>" .. NAME .. "</name>", 1, true))
 
     conn:restore_domain(file)
-    dom = conn:get_domain_by_name("saver")
+    dom = conn:get_domain_by_name(NAME)
     state, reason = dom:get_state()
     assert.equals(D.STATE_RUNNING, state)
     assert.equals(D.STATE_RUNNING_RESTORED, reason)
-    S.wait_event(life, S.lifecycle("saver", D.EVENT_STARTED, D.EVENT_STARTED_RESTORED), 10,
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_STARTED, D.EVENT_STARTED_RESTORED), 10,
       "STARTED_RESTORED", from)
     -- a rebooted guest would count from 1 again
     assert.is_true(reattach_and_tick() > before)
@@ -84,9 +85,9 @@ describe("hypervisor: save, managed save and snapshots", function()
     snap:revert_to(0)
     assert.equals(D.STATE_RUNNING, (dom:get_state()))
     -- libvirt 9.0 restarts QEMU for the revert: STOPPED, STARTED, RESUMED "from snapshot"
-    S.wait_event(life, S.lifecycle("saver", D.EVENT_STARTED, D.EVENT_STARTED_FROM_SNAPSHOT), 10,
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_STARTED, D.EVENT_STARTED_FROM_SNAPSHOT), 10,
       "STARTED_FROM_SNAPSHOT", from)
-    S.wait_event(life, S.lifecycle("saver", D.EVENT_RESUMED, D.EVENT_RESUMED_FROM_SNAPSHOT), 10,
+    S.wait_event(life, S.lifecycle(NAME, D.EVENT_RESUMED, D.EVENT_RESUMED_FROM_SNAPSHOT), 10,
       "RESUMED_FROM_SNAPSHOT", from)
     local next_tick = reattach_and_tick()
     assert.is_true(next_tick <= at + 3, ("tick %d after reverting to tick %d"):format(next_tick, at))
@@ -95,7 +96,7 @@ describe("hypervisor: save, managed save and snapshots", function()
   end)
 
   it("takes an external disk-only snapshot and commits it back with a pivot", function()
-    local top = g.dir .. "/saver-ext1.qcow2"
+    local top = g.dir .. "/" .. NAME .. "-ext1.qcow2"
     assert.equals(g.disk, S.disk_source(dom, "vda"))
     dom:create_snapshot(([[
 <domainsnapshot>

@@ -4,6 +4,7 @@
 local virt = require "virt"
 local S = require "spec.hypervisor.support"
 local D = virt.Domain
+local NAME = S.name("stats")
 
 describe("hypervisor: statistics", function()
   local d, conn, dom, con
@@ -12,7 +13,7 @@ describe("hypervisor: statistics", function()
     S.require_testbed()
     d = S.tb.daemon{ tcp = false }
     conn = virt.new{ uri = d.qemu_uri }
-    dom, con = S.boot(conn, { name = "stats" })
+    dom, con = S.boot(conn, { name = NAME })
     -- a couple of seconds of work, and balloon stats (period 1 s) to report
     con:wait("GUEST: tick 2", 30)
   end)
@@ -33,7 +34,7 @@ describe("hypervisor: statistics", function()
     local which = D.STATS_STATE | D.STATS_CPU_TOTAL | D.STATS_BALLOON | D.STATS_BLOCK
     local all = conn:get_all_domain_stats(which, nil, 0)
     assert.equals(1, #all)
-    assert.equals("stats", all[1].dom:get_name())
+    assert.equals(NAME, all[1].dom:get_name())
     local s1 = all[1].data
     assert.equals(D.STATE_RUNNING, s1["state.state"])
     assert.is_true(s1["cpu.time"] > 0)
@@ -55,7 +56,7 @@ describe("hypervisor: statistics", function()
   it("list_all_domains finds the running guest with the ACTIVE filter", function()
     local names = {}
     for _, x in ipairs(conn:list_all_domains(D.LIST_ACTIVE)) do names[#names + 1] = x:get_name() end
-    assert.same({ "stats" }, names)
+    assert.same({ NAME }, names)
     assert.same({}, conn:list_all_domains(D.LIST_INACTIVE))
   end)
 

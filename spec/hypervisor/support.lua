@@ -136,6 +136,14 @@ end
 -- ---------------------------------------------------------------------------
 -- guests
 
+-- A guest name unique to this test process.  libvirt names a guest's
+-- cgroups machine/qemu-<id>-<name>, ids start at 1 in every daemon, and the
+-- hierarchy is shared by the whole machine: two test runs at once must not
+-- put their guests in one group.
+function S.name(base)
+  return ("%s-%d"):format(base, tb.pid)
+end
+
 -- Define the test guest on conn from tb.domain_xml(opts), start it paused,
 -- attach the console, let it run and wait for its ready line.  Returns dom,
 -- console, and the guest's files ({ disk, console_log, dir, name }).
