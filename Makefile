@@ -34,7 +34,7 @@ STDLIB_SRC := $(wildcard stdlib/*.lua stdlib/*/*.lua)
 GEN_SRC   := $(wildcard host/gen/*.lua host/gen/*.txt)
 
 .PHONY: all deps check check-unit demo bench asan install clean
-all: $(BUILD)/luvirt $(BUILD)/virt/core.so $(BUILD)/libluvirt.a $(BUILD)/libluvirt.so $(BUILD)/REFERENCE.md
+all: $(BUILD)/luvirt $(BUILD)/virt/core.so $(BUILD)/libluvirt.a $(BUILD)/libluvirt.so $(BUILD)/REFERENCE.md $(BUILD)/luvirt-admin-helper
 
 $(BUILD)/obj $(BUILD)/gen $(BUILD)/virt:
 	@mkdir -p $@
@@ -45,6 +45,10 @@ $(BUILD)/gen/generated.c: $(GEN_SRC) $(API_XML) $(wildcard host/*.c) | $(BUILD)/
 	$(LUA) host/gen/gen.lua $(BUILD)/gen $(API_XML) $(wildcard host/*.c)
 $(BUILD)/REFERENCE.md: $(BUILD)/gen/generated.c
 	cp $(BUILD)/gen/REFERENCE.md $@
+# libvirt-admin cannot share a process with libvirt (9.0): virt.admin runs it
+# in this helper (host/admin.c).
+$(BUILD)/luvirt-admin-helper: host/helpers/admin_helper.c host/helpers/adminwire.h
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --libs libvirt-admin libvirt) -lpthread
 
 $(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua | $(BUILD)/gen
 	$(LUA) host/gen/embed.lua $@ $(LUA_SRC)
@@ -97,6 +101,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/lua/5.4/virt \
 	  $(DESTDIR)$(PREFIX)/lib/lua/5.4/virt $(DESTDIR)$(PREFIX)/share/luvirt
 	install -m 755 $(BUILD)/luvirt $(DESTDIR)$(PREFIX)/bin/luvirt
+	install -D -m 755 $(BUILD)/luvirt-admin-helper $(DESTDIR)$(PREFIX)/libexec/luvirt/luvirt-admin-helper
 	install -m 644 $(BUILD)/libluvirt.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libluvirt.so $(DESTDIR)$(PREFIX)/lib/libluvirt.so.0
 	ln -sf libluvirt.so.0 $(DESTDIR)$(PREFIX)/lib/libluvirt.so

@@ -94,6 +94,11 @@ local function objlist_class(ctype)
 end
 
 function M.classify(fn, api, ctx)
+  -- libvirt-admin cannot initialize in luvirt's process (libvirt 9.0):
+  -- admin.c runs it in a helper, so nothing here may call it directly.
+  if fn.lib == "libvirt-admin" then
+    return nil, "the admin API runs in luvirt-admin-helper: bind it in admin.c"
+  end
   -- virXFree drops the reference the Lua object holds, now rather than at
   -- collection; the object then reads as freed.
   local only = #fn.args == 1 and objclass(fn.args[1].type)
