@@ -427,7 +427,11 @@ static int w_io(lv_job *j)
   case OP_FINISH:
     return a->rv = virStreamFinish(a->st);
   case OP_ABORT:
-    return a->rv = virStreamAbort(a->st);
+    /* a stream that already failed reports that failure again here: its
+     * reader has seen it, and the abort has done its work regardless */
+    if (virStreamAbort(a->st) < 0)
+      virResetLastError();
+    return 0;
   case OP_ABORT_FREE:
     /* a stream dropped while open: the daemon must hear about it */
     if (virStreamAbort(a->st) < 0)
@@ -714,8 +718,9 @@ static int s_finish(lua_State *L)
   return run_io(L, s, &a);
 }
 
-/* st:abort(): drop the transfer.  Harmless on a closed stream.  While a
- * send of another task is in flight the abort happens when it returns. */
+/* st:abort(): drop the transfer.  Never raises: harmless on a closed or
+ * failed stream.  While a send of another task is in flight the abort
+ * happens when it returns. */
 static int s_abort(lua_State *L)
 {
   lv_stream *s = check_any(L, 1);
