@@ -625,6 +625,7 @@ struct a_lookup {
   size_t len;
   int id;
   unsigned int flags;
+  int noflags;
   virDomainPtr dom;
 };
 
@@ -636,7 +637,10 @@ static int w_lookup(lv_job *j)
   case L_ID: a->dom = virDomainLookupByID(a->conn, a->id); break;
   case L_UUID: a->dom = virDomainLookupByUUID(a->conn, (const unsigned char *)a->s); break;
   case L_UUIDSTR: a->dom = virDomainLookupByUUIDString(a->conn, a->s); break;
-  case L_DEFINE: a->dom = virDomainDefineXMLFlags(a->conn, a->s, a->flags); break;
+  case L_DEFINE:
+    a->dom = a->noflags ? virDomainDefineXML(a->conn, a->s)
+                        : virDomainDefineXMLFlags(a->conn, a->s, a->flags);
+    break;
   case L_CREATE: a->dom = virDomainCreateXML(a->conn, a->s, a->flags); break;
   }
   return a->dom ? 0 : -1;
@@ -658,6 +662,7 @@ static int lookup(lua_State *L, int how)
     a.id = (int)id;
   } else {
     a.s = luaL_checklstring(L, 2, &a.len);
+    a.noflags = lua_isnoneornil(L, 3);
     a.flags = lv_optflags(L, 3);
   }
   /* Sys::Virt's get_domain_by_uuid takes the raw 16 bytes or the string */
@@ -756,12 +761,12 @@ int luaopen_virt_connect(lua_State *L)
     {"get_domain_by_id", c_get_domain_by_id},            /* virDomainLookupByID */
     {"get_domain_by_uuid", c_get_domain_by_uuid},        /* virDomainLookupByUUID */
     {"get_domain_by_uuid_string", c_get_domain_by_uuid_string}, /* virDomainLookupByUUIDString */
-    {"define_domain", c_define_domain},                  /* virDomainDefineXMLFlags */
+    {"define_domain", c_define_domain},                  /* virDomainDefineXMLFlags virDomainDefineXML */
     {"create_domain", c_create_domain},                  /* virDomainCreateXML */
     {"list_all_domains", c_list_all_domains},            /* virConnectListAllDomains */
     {NULL, NULL}};
   static const luaL_Reg module[] = {
-    {"new", l_new},                                      /* virConnectOpenAuth */
+    {"new", l_new},                     /* virConnectOpenAuth virConnectOpen virConnectOpenReadOnly */
     {NULL, NULL}};
 
   lv_class_new(L, &lv_connect_class, methods);

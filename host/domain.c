@@ -82,6 +82,7 @@ struct a_op {
   virDomainPtr dom;
   int op;
   unsigned int flags;
+  int noflags;              /* flags not given: the call without flags, as Sys::Virt */
   unsigned long long arg;
   long long ret;
   char *s;
@@ -94,14 +95,14 @@ static int w_op(lv_job *j)
   long long r = -1;
   int autostart = 0;
   switch (a->op) {
-  case OP_CREATE: r = virDomainCreateWithFlags(d, a->flags); break;
-  case OP_DESTROY: r = virDomainDestroyFlags(d, a->flags); break;
-  case OP_SHUTDOWN: r = virDomainShutdownFlags(d, a->flags); break;
+  case OP_CREATE: r = a->noflags ? virDomainCreate(d) : virDomainCreateWithFlags(d, a->flags); break;
+  case OP_DESTROY: r = a->noflags ? virDomainDestroy(d) : virDomainDestroyFlags(d, a->flags); break;
+  case OP_SHUTDOWN: r = a->noflags ? virDomainShutdown(d) : virDomainShutdownFlags(d, a->flags); break;
   case OP_REBOOT: r = virDomainReboot(d, a->flags); break;
   case OP_RESET: r = virDomainReset(d, a->flags); break;
   case OP_SUSPEND: r = virDomainSuspend(d); break;
   case OP_RESUME: r = virDomainResume(d); break;
-  case OP_UNDEFINE: r = virDomainUndefineFlags(d, a->flags); break;
+  case OP_UNDEFINE: r = a->noflags ? virDomainUndefine(d) : virDomainUndefineFlags(d, a->flags); break;
   case OP_IS_ACTIVE: r = virDomainIsActive(d); break;
   case OP_IS_PERSISTENT: r = virDomainIsPersistent(d); break;
   case OP_IS_UPDATED: r = virDomainIsUpdated(d); break;
@@ -111,9 +112,15 @@ static int w_op(lv_job *j)
       r = autostart;
     break;
   case OP_SET_AUTOSTART: r = virDomainSetAutostart(d, (int)a->arg); break;
-  case OP_SET_MEMORY: r = virDomainSetMemoryFlags(d, (unsigned long)a->arg, a->flags); break;
+  case OP_SET_MEMORY:
+    r = a->noflags ? virDomainSetMemory(d, (unsigned long)a->arg)
+                   : virDomainSetMemoryFlags(d, (unsigned long)a->arg, a->flags);
+    break;
   case OP_SET_MAX_MEMORY: r = virDomainSetMaxMemory(d, (unsigned long)a->arg); break;
-  case OP_SET_VCPUS: r = virDomainSetVcpusFlags(d, (unsigned int)a->arg, a->flags); break;
+  case OP_SET_VCPUS:
+    r = a->noflags ? virDomainSetVcpus(d, (unsigned int)a->arg)
+                   : virDomainSetVcpusFlags(d, (unsigned int)a->arg, a->flags);
+    break;
   case OP_GET_MAX_MEMORY: {
     unsigned long m = virDomainGetMaxMemory(d);
     if (m == 0)
@@ -162,8 +169,10 @@ static int op(lua_State *L, int which, int argi, int flagi)
                     argi, "value out of range");
     }
   }
-  if (flagi)
+  if (flagi) {
+    a.noflags = lua_isnoneornil(L, flagi);
     a.flags = lv_optflags(L, flagi);
+  }
   return lv_job_run(L, &a.job);
 }
 
@@ -299,22 +308,22 @@ int luaopen_virt_domain(lua_State *L)
     {"get_id", d_get_id},                              /* virDomainGetID */
     {"get_uuid", d_get_uuid},                          /* virDomainGetUUID */
     {"get_uuid_string", d_get_uuid_string},            /* virDomainGetUUIDString */
-    {"create", d_create},                              /* virDomainCreateWithFlags */
-    {"destroy", d_destroy},                            /* virDomainDestroyFlags */
-    {"shutdown", d_shutdown},                          /* virDomainShutdownFlags */
+    {"create", d_create},                              /* virDomainCreateWithFlags virDomainCreate */
+    {"destroy", d_destroy},                            /* virDomainDestroyFlags virDomainDestroy */
+    {"shutdown", d_shutdown},                          /* virDomainShutdownFlags virDomainShutdown */
     {"reboot", d_reboot},                              /* virDomainReboot */
     {"reset", d_reset},                                /* virDomainReset */
     {"suspend", d_suspend},                            /* virDomainSuspend */
     {"resume", d_resume},                              /* virDomainResume */
-    {"undefine", d_undefine},                          /* virDomainUndefineFlags */
+    {"undefine", d_undefine},                          /* virDomainUndefineFlags virDomainUndefine */
     {"is_active", d_is_active},                        /* virDomainIsActive */
     {"is_persistent", d_is_persistent},                /* virDomainIsPersistent */
     {"is_updated", d_is_updated},                      /* virDomainIsUpdated */
     {"get_autostart", d_get_autostart},                /* virDomainGetAutostart */
     {"set_autostart", d_set_autostart},                /* virDomainSetAutostart */
-    {"set_memory", d_set_memory},                      /* virDomainSetMemoryFlags */
+    {"set_memory", d_set_memory},                      /* virDomainSetMemoryFlags virDomainSetMemory */
     {"set_max_memory", d_set_max_memory},              /* virDomainSetMaxMemory */
-    {"set_vcpus", d_set_vcpus},                        /* virDomainSetVcpusFlags */
+    {"set_vcpus", d_set_vcpus},                        /* virDomainSetVcpusFlags virDomainSetVcpus */
     {"get_max_memory", d_get_max_memory},              /* virDomainGetMaxMemory */
     {"get_max_vcpus", d_get_max_vcpus},                /* virDomainGetMaxVcpus */
     {"get_vcpus", d_get_vcpus},                        /* virDomainGetVcpusFlags */
