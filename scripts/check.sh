@@ -5,7 +5,17 @@
 BUILD=${1:-build}
 shift 2>/dev/null
 LUVIRT="$BUILD/luvirt"
-TIERS=${*:-"loop unit remote stream hypervisor embed repl bench"}
+# every spec directory runs: the known tiers in this order, then any other
+ORDER="loop unit remote stream hypervisor embed repl bench"
+if [ -n "$*" ]; then
+  TIERS="$*"
+else
+  TIERS=$ORDER
+  for d in spec/*/; do
+    t=$(basename "$d")
+    case " $ORDER helpers " in *" $t "*) ;; *) TIERS="$TIERS $t" ;; esac
+  done
+fi
 passed=0; failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/luvirt-check.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
