@@ -288,6 +288,18 @@ int lv_objev_deregister(lua_State *L, const lv_objev_family *fam);
 /* Push fn, conn and obj (referenced) for a callback; NULL off the loop. */
 lua_State *lv_objev_begin(void *opaque, const lv_class *cls, void *obj);
 
+/* Sys::Virt's list_* helpers (network.c): count, list names, look each up
+ * (one that went away meanwhile is skipped); receiver at 1, an optional
+ * string argument at 2 when has_arg. */
+typedef struct lv_namelist {
+  const lv_class *recv, *cls;
+  int (*num)(void *recv, const char *arg);
+  int (*list)(void *recv, const char *arg, char **names, int max);
+  void *(*lookup)(void *recv, const char *name);
+  int has_arg;
+} lv_namelist;
+int lv_namelist_call(lua_State *L, const lv_namelist *nl);
+
 /* typedparams.c, beyond lv_tp_push: Lua tables -> typed parameters.
  * lv_tp_defs (generated) gives the C type of every typed-parameter name
  * macro, for setters without a getter. */

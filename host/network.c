@@ -117,6 +117,103 @@ static const lv_objev_family net_events = {
 static int c_network_event_register_any(lua_State *L) { return lv_objev_register(L, &net_events); }
 static int c_network_event_deregister_any(lua_State *L) { return lv_objev_deregister(L, &net_events); }
 
+/* ------------------------------------------ Sys::Virt's list_* helpers
+ *
+ * Sys::Virt's list_networks, list_storage_pools, list_volumes... count the
+ * names, list them and look each one up, skipping one that went away in
+ * between.  One job does all three so a task yields once. */
+
+struct a_names {
+  lv_job job;
+  const lv_namelist *nl;
+  void *recv;
+  const char *arg;
+  void **objs;
+  int n;
+};
+
+static int w_names(lv_job *j)
+{
+  struct a_names *a = (struct a_names *)j;
+  const lv_namelist *nl = a->nl;
+  char **names;
+  int n, k, i;
+  n = nl->num(a->recv, a->arg);
+  if (n < 0)
+    return -1;
+  names = calloc((size_t)n + 1, sizeof *names);
+  a->objs = calloc((size_t)n + 1, sizeof *a->objs);
+  if (!names || !a->objs) {
+    free(names);
+    return -1;
+  }
+  k = n ? nl->list(a->recv, a->arg, names, n) : 0;
+  if (k < 0) {
+    free(names);
+    return -1;
+  }
+  for (i = 0; i < k; i++) {
+    void *o = nl->lookup(a->recv, names[i]);
+    if (o)
+      a->objs[a->n++] = o;
+    else
+      virResetLastError();          /* gone since it was listed */
+    free(names[i]);
+  }
+  free(names);
+  return 0;
+}
+
+static int p_names(lua_State *L, lv_job *j)
+{
+  struct a_names *a = (struct a_names *)j;
+  int i;
+  lua_createtable(L, a->n, 0);
+  for (i = 0; i < a->n; i++) {
+    lv_obj_push(L, a->nl->cls, a->objs[i], 1);
+    a->objs[i] = NULL;
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static void f_names(lv_job *j)
+{
+  struct a_names *a = (struct a_names *)j;
+  int i;
+  if (!a->objs)
+    return;
+  for (i = 0; i < a->n; i++)
+    if (a->objs[i])
+      a->nl->cls->free(a->objs[i]);
+  free(a->objs);
+  a->objs = NULL;
+}
+
+int lv_namelist_call(lua_State *L, const lv_namelist *nl)
+{
+  LV_JOB_DECL(struct a_names, a, w_names, p_names);
+  a.job.fini = f_names;
+  a.nl = nl;
+  a.recv = lv_job_hold(&a.job, L, 1, nl->recv);
+  if (nl->has_arg)
+    a.arg = luaL_optstring(L, 2, NULL);
+  return lv_job_run(L, &a.job);
+}
+
+static int num_active(void *c, const char *a) { (void)a; return virConnectNumOfNetworks(c); }
+static int num_defined(void *c, const char *a) { (void)a; return virConnectNumOfDefinedNetworks(c); }
+static int list_active(void *c, const char *a, char **n, int m) { (void)a; return virConnectListNetworks(c, n, m); }
+static int list_defined(void *c, const char *a, char **n, int m) { (void)a; return virConnectListDefinedNetworks(c, n, m); }
+static void *lookup(void *c, const char *name) { return virNetworkLookupByName(c, name); }
+
+static const lv_namelist nl_active = {&lv_connect_class, &lv_network_class, num_active, list_active, lookup, 0};
+static const lv_namelist nl_defined = {&lv_connect_class, &lv_network_class, num_defined, list_defined, lookup, 0};
+
+/* conn:list_networks() / conn:list_defined_networks() -> { Network... } */
+static int c_list_networks(lua_State *L) { return lv_namelist_call(L, &nl_active); }
+static int c_list_defined_networks(lua_State *L) { return lv_namelist_call(L, &nl_defined); }
+
 /* --------------------------------------------------------- DHCP leases */
 
 struct a_leases {
@@ -190,6 +287,8 @@ int luaopen_virt_network(lua_State *L)
   static const luaL_Reg conn_methods[] = {
     {"network_event_register_any", c_network_event_register_any},     /* virConnectNetworkEventRegisterAny */
     {"network_event_deregister_any", c_network_event_deregister_any}, /* virConnectNetworkEventDeregisterAny */
+    {"list_networks", c_list_networks},
+    {"list_defined_networks", c_list_defined_networks},
     {NULL, NULL}};
   lv_class_new(L, &lv_network_class, methods);
   lua_setfield(L, -2, "Network");

@@ -127,6 +127,13 @@ static int d_list_capabilities(lua_State *L)
   return lv_job_run(L, &a.job);
 }
 
+/* Sys::Virt's conn:list_node_devices(cap=nil) */
+static int num(void *c, const char *cap) { return virNodeNumOfDevices(c, cap, 0); }
+static int list(void *c, const char *cap, char **n, int m) { return virNodeListDevices(c, cap, n, m, 0); }
+static void *lookup(void *c, const char *name) { return virNodeDeviceLookupByName(c, name); }
+static const lv_namelist nl = {&lv_connect_class, &lv_nodedev_class, num, list, lookup, 1};
+static int c_list_node_devices(lua_State *L) { return lv_namelist_call(L, &nl); }
+
 int luaopen_virt_nodedev(lua_State *L)
 {
   static const luaL_Reg methods[] = {
@@ -135,6 +142,7 @@ int luaopen_virt_nodedev(lua_State *L)
   static const luaL_Reg conn_methods[] = {
     {"node_device_event_register_any", c_register},     /* virConnectNodeDeviceEventRegisterAny */
     {"node_device_event_deregister_any", c_deregister}, /* virConnectNodeDeviceEventDeregisterAny */
+    {"list_node_devices", c_list_node_devices},
     {NULL, NULL}};
   lv_class_new(L, &lv_nodedev_class, methods);
   lua_setfield(L, -2, "NodeDevice");

@@ -24,9 +24,20 @@ static int cls_same(void *a, void *b)
 const lv_class lv_nwfilter_class = {
   "virt.NWFilter", 0, "NWFilter", cls_ref, cls_free, cls_name, cls_same, NULL};
 
+/* Sys::Virt's conn:list_nwfilters() */
+static int num(void *c, const char *a) { (void)a; return virConnectNumOfNWFilters(c); }
+static int list(void *c, const char *a, char **n, int m) { (void)a; return virConnectListNWFilters(c, n, m); }
+static void *lookup(void *c, const char *name) { return virNWFilterLookupByName(c, name); }
+static const lv_namelist nl = {&lv_connect_class, &lv_nwfilter_class, num, list, lookup, 0};
+static int c_list_nwfilters(lua_State *L) { return lv_namelist_call(L, &nl); }
+
 int luaopen_virt_nwfilter(lua_State *L)
 {
+  static const luaL_Reg conn_methods[] = {
+    {"list_nwfilters", c_list_nwfilters},
+    {NULL, NULL}};
   lv_class_new(L, &lv_nwfilter_class, NULL);
   lua_setfield(L, -2, "NWFilter");
+  lv_class_add(L, &lv_connect_class, conn_methods);
   return 0;
 }

@@ -117,6 +117,13 @@ static int s_get_value(lua_State *L)
   return lv_job_run(L, &a.job);
 }
 
+/* Sys::Virt's conn:list_secrets(): listed by UUID */
+static int num(void *c, const char *a) { (void)a; return virConnectNumOfSecrets(c); }
+static int list(void *c, const char *a, char **n, int m) { (void)a; return virConnectListSecrets(c, n, m); }
+static void *lookup(void *c, const char *uuid) { return virSecretLookupByUUIDString(c, uuid); }
+static const lv_namelist nl = {&lv_connect_class, &lv_secret_class, num, list, lookup, 0};
+static int c_list_secrets(lua_State *L) { return lv_namelist_call(L, &nl); }
+
 int luaopen_virt_secret(lua_State *L)
 {
   static const luaL_Reg methods[] = {
@@ -125,6 +132,7 @@ int luaopen_virt_secret(lua_State *L)
   static const luaL_Reg conn_methods[] = {
     {"secret_event_register_any", c_register},     /* virConnectSecretEventRegisterAny */
     {"secret_event_deregister_any", c_deregister}, /* virConnectSecretEventDeregisterAny */
+    {"list_secrets", c_list_secrets},
     {NULL, NULL}};
   lv_class_new(L, &lv_secret_class, methods);
   lua_setfield(L, -2, "Secret");

@@ -71,11 +71,24 @@ static const lv_objev_family events = {&lv_storagepool_class, callback_for, reg,
 static int c_register(lua_State *L) { return lv_objev_register(L, &events); }
 static int c_deregister(lua_State *L) { return lv_objev_deregister(L, &events); }
 
+/* Sys::Virt's conn:list_storage_pools() / list_defined_storage_pools() */
+static int num_active(void *c, const char *a) { (void)a; return virConnectNumOfStoragePools(c); }
+static int num_defined(void *c, const char *a) { (void)a; return virConnectNumOfDefinedStoragePools(c); }
+static int list_active(void *c, const char *a, char **n, int m) { (void)a; return virConnectListStoragePools(c, n, m); }
+static int list_defined(void *c, const char *a, char **n, int m) { (void)a; return virConnectListDefinedStoragePools(c, n, m); }
+static void *lookup(void *c, const char *name) { return virStoragePoolLookupByName(c, name); }
+static const lv_namelist nl_active = {&lv_connect_class, &lv_storagepool_class, num_active, list_active, lookup, 0};
+static const lv_namelist nl_defined = {&lv_connect_class, &lv_storagepool_class, num_defined, list_defined, lookup, 0};
+static int c_list_storage_pools(lua_State *L) { return lv_namelist_call(L, &nl_active); }
+static int c_list_defined_storage_pools(lua_State *L) { return lv_namelist_call(L, &nl_defined); }
+
 int luaopen_virt_storagepool(lua_State *L)
 {
   static const luaL_Reg conn_methods[] = {
     {"storage_pool_event_register_any", c_register},     /* virConnectStoragePoolEventRegisterAny */
     {"storage_pool_event_deregister_any", c_deregister}, /* virConnectStoragePoolEventDeregisterAny */
+    {"list_storage_pools", c_list_storage_pools},
+    {"list_defined_storage_pools", c_list_defined_storage_pools},
     {NULL, NULL}};
   lv_class_new(L, &lv_storagepool_class, NULL);
   lua_setfield(L, -2, "StoragePool");

@@ -118,9 +118,14 @@ function M.classify(fn, api, ctx)
     frees = {}, parent = 0,
   }
   local args = fn.args
-  local typed = false
+  local typed, counted = false, false
   for _, a in ipairs(args) do
     if a.type:find("virTypedParameterPtr") then typed = true end
+    -- a count argument (npages, cellCount, maxcpus) means pointers are arrays
+    if INT_TYPES[a.type] and a.name ~= "flags" and
+        (a.name:find("^n%l") or a.name:find("Count$") or a.name:find("^max")) then
+      counted = true
+    end
   end
   local pos = 0            -- Lua stack position of the next argument
   local used = {}          -- args consumed by a neighbour (counts, sizes)
@@ -304,6 +309,8 @@ function M.classify(fn, api, ctx)
       -- a list of integers in, its count after it
       intlist(a, i, nxt, true)
       used[i + 1] = true
+    elseif SCALAR_OUT[t] and counted then
+      return nil, ("argument %s (%s) is an array sized by another argument"):format(a.name, t)
     elseif SCALAR_OUT[t] and not (typed and (a.name:find("^n") or a.name:find("^max"))) then
       if a.info:find("NULL") and a.info:find("pass NULL") then
         plan.call[#plan.call + 1] = "NULL"

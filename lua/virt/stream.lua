@@ -15,7 +15,8 @@ local S = core.Stream
 local file_op, fileno = S._file, S._fileno
 local READABLE, WRITABLE = S.EVENT_READABLE, S.EVENT_WRITABLE
 local STOP_AT_HOLE = S.RECV_STOP_AT_HOLE
-local in_task = core.in_task
+local in_task, spawn = core.in_task, core.spawn
+local suspend, wake, current = core._suspend, core._wake, core.current_task
 local tointeger = math.tointeger
 
 -- 1 MiB per read: a remote stream's queue is drained in few steps and the
@@ -241,31 +242,115 @@ local function check_opts(opts, fname)
   return opts
 end
 
+-- A one-producer one-consumer queue between two tasks.
+local Chan = {}
+Chan.__index = Chan
+
+local function chan(cap)
+  return setmetatable({ items = {}, first = 1, last = 0, cap = cap }, Chan)
+end
+
+local function wake_one(ch, who)
+  local t = ch[who]
+  if t then
+    ch[who] = nil
+    wake(t)
+  end
+end
+
+function Chan:put(v)
+  while self.last - self.first + 1 >= self.cap and not self.closed do
+    self.putter = current()
+    suspend()
+  end
+  if self.closed then return false end
+  self.last = self.last + 1
+  self.items[self.last] = v
+  wake_one(self, "getter")
+  return true
+end
+
+function Chan:get()
+  while self.last < self.first and not self.closed do
+    self.getter = current()
+    suspend()
+  end
+  if self.last < self.first then return nil end
+  local v = self.items[self.first]
+  self.items[self.first] = nil
+  self.first = self.first + 1
+  wake_one(self, "putter")
+  return v
+end
+
+-- No more puts; with drop, the items not yet taken are discarded.
+function Chan:close(drop)
+  self.closed = true
+  if drop then self.items, self.first, self.last = {}, 1, 0 end
+  wake_one(self, "getter")
+  wake_one(self, "putter")
+end
+
+-- Run produce() (the calling task) and consume(item) (another task) at
+-- once, DEPTH items apart, so that disk and stream I/O (each on a worker)
+-- overlap.  produce returns nil at the end.  The first failure of either
+-- side stops both and is raised; stop() runs when the consumer fails, to
+-- wake a producer waiting on the stream.  Outside tasks: one after the other.
+local DEPTH = 4
+local function pipeline(produce, consume, stop)
+  if not in_task() then
+    for item in produce do consume(item) end
+    return
+  end
+  local ch, failure = chan(DEPTH), nil
+  local consumer = spawn(function()
+    for item in function() return ch:get() end do
+      local ok, err = pcall(consume, item)
+      if not ok then
+        failure = failure or { err }
+        ch:close(true)
+        stop()
+        return
+      end
+    end
+  end)
+  local ok, err = pcall(function()
+    for item in produce do
+      if not ch:put(item) then return end
+    end
+  end)
+  if not ok then failure = failure or { err } end
+  ch:close(not ok)
+  consumer:wait()
+  if failure then error(failure[1], 0) end
+end
+
 --- st:copy_to(dst [, opts]) -> bytes: receive the whole stream into dst (a
 -- path or a file), then finish the stream.  opts: progress(done, total)
--- after each chunk, total (passed to progress), sparse (keep the holes of a
--- sparse stream as holes: the file is seeked over them), finish = false to
--- leave the stream open.  On failure the stream is aborted.
+-- after each chunk is written, total (passed to progress), sparse (keep the
+-- holes of a sparse stream as holes: the file is seeked over them), finish
+-- = false to leave the stream open.  On failure the stream is aborted.
 function S.copy_to(st, dst, opts)
   opts = check_opts(opts, "copy_to")
   local t = open_target(dst, "w", 1, "copy_to")
   local flags = opts.sparse and STOP_AT_HOLE or 0
-  local progress, total, done = opts.progress, opts.total, 0
+  local progress, total, done, hole = opts.progress, opts.total, 0, false
   local ok, err = pcall(function()
-    local hole = false
-    while true do
+    pipeline(function()
       local rv, data = recv_wait(st, CHUNK, flags)
-      if rv == 0 then break end
-      if rv == -3 then
-        local len = st:recv_hole(0)
-        fcall("seek in", t.name, "seek", t.fd, len, "cur")
-        done, hole = done + len, true
+      if rv == 0 then return nil end
+      if rv == -3 then return st:recv_hole(0) end
+      return data
+    end, function(item)
+      if type(item) == "number" then
+        fcall("seek in", t.name, "seek", t.fd, item, "cur")
+        done, hole = done + item, true
       else
-        fcall("write", t.name, "write", t.fd, data)
-        done, hole = done + rv, false
+        fcall("write", t.name, "write", t.fd, item)
+        done, hole = done + #item, false
       end
       if progress then progress(done, total) end
-    end
+    end, function() pcall(st.abort, st) end)
     if hole then fcall("extend", t.name, "extend", t.fd) end
     if opts.finish ~= false then st:finish() end
   end)
@@ -277,47 +362,51 @@ function S.copy_to(st, dst, opts)
   return done
 end
 
---- st:copy_from(src [, opts]) -> bytes: send all of src (a path or a file),
--- then finish the stream.  opts: progress(done, total), total (default: the
--- file's size), sparse (send the file's holes as holes; the stream must
+--- st:copy_from(src [, opts]) -> bytes: send src (a path or a file) from
+-- its current position, then finish the stream.  opts: progress(done,
+-- total), total (default: what is left of the file), length (send at most
+-- this many bytes), sparse (send the file's holes as holes; the stream must
 -- have been opened for a sparse upload), finish = false.
 function S.copy_from(st, src, opts)
   opts = check_opts(opts, "copy_from")
   local t = open_target(src, "r", 1, "copy_from")
   local progress, total, done = opts.progress, opts.total, 0
-  local function send(want)
-    local data = fcall("read", t.name, "read", t.fd, want)
-    if data then
-      st:write(data)
-      done = done + #data
-      if progress then progress(done, total) end
+  local left = opts.length and opts.length > 0 and opts.length or math.huge
+  local data_left = 0   -- of the data section being read (sparse)
+  local function produce()
+    if left <= 0 then return nil end
+    if opts.sparse and data_left == 0 then
+      local in_data, len = fcall("inspect", t.name, "section", t.fd)
+      len = math.min(len, left)
+      if len == 0 then return nil end
+      if not in_data then
+        fcall("seek in", t.name, "seek", t.fd, len, "cur")
+        left = left - len
+        return len
+      end
+      data_left = len
     end
+    local want = math.min(CHUNK, left, opts.sparse and data_left or math.huge)
+    local data = fcall("read", t.name, "read", t.fd, want)
+    if not data then return nil end
+    left = left - #data
+    if opts.sparse then data_left = data_left - #data end
     return data
   end
   local ok, err = pcall(function()
     if total == nil and progress then
-      total = fcall("measure", t.name, "size", t.fd) - (t.pos or 0)
+      total = math.min(fcall("measure", t.name, "size", t.fd) - (t.pos or 0), left)
     end
-    if not opts.sparse then
-      while send(CHUNK) do end
-    else
-      while true do
-        local in_data, len = fcall("inspect", t.name, "section", t.fd)
-        if len == 0 then break end
-        if in_data then
-          while len > 0 do
-            local data = send(math.min(CHUNK, len))
-            if not data then break end
-            len = len - #data
-          end
-        else
-          st:send_hole(len, 0)
-          fcall("seek in", t.name, "seek", t.fd, len, "cur")
-          done = done + len
-          if progress then progress(done, total) end
-        end
+    pipeline(produce, function(item)
+      if type(item) == "number" then
+        st:send_hole(item, 0)
+        done = done + item
+      else
+        st:write(item)
+        done = done + #item
       end
-    end
+      if progress then progress(done, total) end
+    end, function() pcall(st.abort, st) end)
     if opts.finish ~= false then st:finish() end
   end)
   close_target(t, done)

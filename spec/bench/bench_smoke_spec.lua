@@ -15,6 +15,7 @@ local EXPECTED = {
   { "events_drain", "rate", { "luvirt", "C", "python", "perl" } },
   { "events_live", "rate", { "luvirt", "C", "python", "perl" } },
   { "voldownload", "rate", { "luvirt", "C", "virsh" } },
+  { "voldownload_copy", "rate", { "luvirt", "C" } },
   { "startup_bare", "time", { "luvirt", "C", "python" } },
   { "startup_bare", "rss", { "luvirt", "C", "python" } },
   { "startup_open", "time", { "luvirt", "C", "python" } },

@@ -68,6 +68,15 @@ describe("remote: secrets and network filters", function()
       assert.equals(virt.Error.ERR_NO_SECRET, err.code)
     end)
 
+    it("has Sys::Virt's list_secrets", function()
+      local s = conn:define_secret(secret_xml("/var/lib/disk4.img"))
+      local list = conn:list_secrets()
+      assert.equals(1, #list)
+      assert.equals(s, list[1])
+      s:undefine()
+      assert.same({}, conn:list_secrets())
+    end)
+
     it("reports a secret without a value and bad XML with libvirt's codes", function()
       local s = conn:define_secret(secret_xml("/var/lib/disk2.img"))
       local ok, err = pcall(s.get_value, s)
@@ -126,6 +135,14 @@ describe("remote: secrets and network filters", function()
       local ok, err = pcall(conn.get_nwfilter_by_name, conn, "lv-allow-tcp")
       assert.is_false(ok)
       assert.equals(virt.Error.ERR_NO_NWFILTER, err.code)
+    end)
+
+    it("has Sys::Virt's list_nwfilters", function()
+      local f = conn:define_nwfilter(filter_xml)
+      local found
+      for _, x in ipairs(conn:list_nwfilters()) do if x == f then found = true end end
+      assert.is_true(found)
+      f:undefine()
     end)
 
     it("binds a filter to a port and deletes the binding", function()

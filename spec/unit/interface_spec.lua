@@ -22,6 +22,13 @@ describe("virt.Interface", function()
     assert.equals(conn, eth1:get_connection())
   end)
 
+  it("has Sys::Virt's list_interfaces and list_defined_interfaces", function()
+    local i = conn:define_interface(iface_xml("eth6", "aa:bb:cc:dd:ee:06"))
+    assert.equals("eth1", conn:list_interfaces()[1]:get_name())
+    assert.equals("eth6", conn:list_defined_interfaces()[1]:get_name())
+    i:undefine()
+  end)
+
   it("defines, starts, stops and undefines an interface", function()
     local i = conn:define_interface(iface_xml("eth7", "aa:bb:cc:dd:ee:07"))
     assert.is_false(i:is_active())

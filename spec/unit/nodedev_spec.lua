@@ -25,6 +25,13 @@ describe("virt.NodeDevice", function()
     assert.equals(0, #conn:list_all_node_devices(ND.LIST_CAP_NET))
   end)
 
+  it("has Sys::Virt's list_node_devices, with or without a capability", function()
+    assert.equals(4, #conn:list_node_devices())
+    local scsi = conn:list_node_devices("scsi_host")
+    assert.equals(3, #scsi)
+    for _, dev in ipairs(scsi) do assert.same({ "scsi_host" }, dev:list_capabilities()) end
+  end)
+
   it("describes a device: parent, capabilities, XML", function()
     local dev = conn:get_node_device_by_name("scsi_host1")
     assert.equals("scsi_host1", dev:get_name())

@@ -40,6 +40,15 @@ describe("virt.DomainSnapshot", function()
     assert.equals(conn, s1:get_connection())
   end)
 
+  it("has Sys::Virt's list_snapshots and list_child_snapshots", function()
+    local s1 = dom:create_snapshot(snap_xml("s1"))
+    dom:create_snapshot(snap_xml("s2"))
+    local all = {}
+    for _, s in ipairs(dom:list_snapshots()) do all[#all + 1] = s:get_name() end
+    assert.same({ "s1", "s2" }, sorted(all))
+    assert.equals("s2", s1:list_child_snapshots()[1]:get_name())
+  end)
+
   it("knows the current snapshot and reverts to another", function()
     local s1 = dom:create_snapshot(snap_xml("s1"))
     local s2 = dom:create_snapshot(snap_xml("s2"))

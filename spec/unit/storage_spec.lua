@@ -42,6 +42,13 @@ describe("virt.StoragePool", function()
     assert.same({ "default-pool" }, conn:list_storage_pool_names(5))
   end)
 
+  it("has Sys::Virt's list_storage_pools and list_defined_storage_pools", function()
+    local pool = conn:define_storage_pool(pool_xml("p9", "/p9"))
+    assert.equals("default-pool", names(conn:list_storage_pools()))
+    assert.equals("p9", names(conn:list_defined_storage_pools()))
+    pool:undefine()
+  end)
+
   it("defines, builds, starts, refreshes, stops, deletes and undefines a pool", function()
     local pool = conn:define_storage_pool(pool_xml("p1", "/p1"))
     assert.is_false(pool:is_active())
@@ -165,6 +172,14 @@ describe("virt.StorageVol", function()
     local ok, err = pcall(pool.get_volume_by_name, pool, "a.img")
     assert.is_false(ok)
     assert.equals(virt.Error.ERR_NO_STORAGE_VOL, err.code)
+  end)
+
+  it("has Sys::Virt's list_volumes", function()
+    pool:create_volume(vol_xml("l1.img", 512))
+    pool:create_volume(vol_xml("l2.img", 512))
+    assert.equals("l1.img l2.img", names(pool:list_volumes()))
+    for _, v in ipairs(pool:list_volumes()) do v:delete() end
+    assert.same({}, pool:list_volumes())
   end)
 
   it("clones a volume", function()
