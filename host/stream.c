@@ -75,6 +75,9 @@ typedef struct lv_stream {
   waiter *w;
   int nw, capw;
   int sync_mask, sync_got;      /* a wait outside any task */
+  virConnectPtr conn;           /* the stream holds a reference to it */
+  uv_timer_t *alive;            /* while anyone waits: is conn still open? */
+  int dead;                     /* conn closed under the stream */
   char *buf;
   size_t bufsize;
 } lv_stream;
@@ -223,6 +226,8 @@ static int can_wait(lv_stream *s)
   return 1;
 }
 
+static void alive_watch(lv_stream *s, int on);
+
 /* Wake the tasks whose mask meets events (all of them when all is set) with
  * events as the value their wait returns. */
 static void wake_waiters(lua_State *L, lv_stream *s, int events, int all)
@@ -243,6 +248,8 @@ static void wake_waiters(lua_State *L, lv_stream *s, int events, int all)
     lv_hold(-1);
   }
   s->nw = j;
+  if (!s->nw && !s->sync_mask)
+    alive_watch(s, 0);
 }
 
 static void user_release(lua_State *L, lv_stream *s)
@@ -289,6 +296,70 @@ static void disp_cb(virStreamPtr st, int events, void *opaque)
 
 /* ------------------------------------------------------------- waiting */
 
+/* A remote stream is not told when its connection dies (daemon gone,
+ * keepalive timeout): its waiters would sleep forever.  While anyone waits,
+ * the connection is checked every second (virConnectIsAlive is local). */
+#define ALIVE_MS 1000
+
+static void alive_cb(uv_timer_t *t)
+{
+  lv_stream *s = t->data;
+  lua_State *L = lv_main_state();
+  int top;
+  if (!s || !L || s->dead || !s->conn)
+    return;
+  if (virConnectIsAlive(s->conn) == 1)
+    return;
+  virResetLastError();
+  s->dead = 1;
+  uv_timer_stop(t);
+  top = lua_gettop(L);
+  push_stream(L, s);            /* keeps s alive while waking */
+  s->sync_got |= VIR_STREAM_EVENT_HANGUP;
+  wake_waiters(L, s, VIR_STREAM_EVENT_HANGUP, 1);
+  lua_settop(L, top);
+}
+
+static void alive_watch(lv_stream *s, int on)
+{
+  if (on && !s->alive && !s->dead) {
+    s->alive = malloc(sizeof *s->alive);
+    if (!s->alive || uv_timer_init(lv_loop(), s->alive) < 0) {
+      free(s->alive);
+      s->alive = NULL;
+      return;
+    }
+    s->alive->data = s;
+    uv_unref((uv_handle_t *)s->alive);   /* the waiters hold the loop */
+  }
+  if (!s->alive)
+    return;
+  if (on && !s->dead && !uv_is_active((uv_handle_t *)s->alive))
+    uv_timer_start(s->alive, alive_cb, ALIVE_MS, ALIVE_MS);
+  else if (!on)
+    uv_timer_stop(s->alive);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+  free(h);
+}
+
+static void alive_close(lv_stream *s)
+{
+  if (!s->alive)
+    return;
+  s->alive->data = NULL;
+  uv_close((uv_handle_t *)s->alive, free_handle);
+  s->alive = NULL;
+}
+
+static int raise_dead(lua_State *L)
+{
+  return lv_error_raisef(L, VIR_ERR_RPC,
+                         "the connection closed while the stream was in use");
+}
+
 static int add_waiter(lua_State *L, lv_stream *s, int mask)
 {
   if (s->nw == s->capw) {
@@ -305,12 +376,15 @@ static int add_waiter(lua_State *L, lv_stream *s, int mask)
   s->w[s->nw].mask = mask;
   s->nw++;
   lv_hold(1);                   /* libvirt's own timers do not hold the loop */
+  alive_watch(s, 1);
   if (sync_events(s) < 0) {
     lv_error e;
     lv_error_save(&e);
     s->nw--;
     luaL_unref(L, LUA_REGISTRYINDEX, s->w[s->nw].task);
     lv_hold(-1);
+    if (!s->nw && !s->sync_mask)
+      alive_watch(s, 0);
     return lv_error_raise(L, &e);
   }
   return 0;
@@ -338,11 +412,14 @@ static int sync_wait(lua_State *L, lv_stream *s, int mask)
     return lv_error_raise(L, &e);
   }
   lv_hold(1);
-  while (!s->sync_got && s->state == ST_OPEN && s->obj.ptr) {
+  alive_watch(s, 1);
+  while (!s->sync_got && s->state == ST_OPEN && s->obj.ptr && !s->dead) {
     lua_pushcfunction(L, run_once);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
       lv_hold(-1);
       s->sync_mask = 0;
+      if (!s->nw)
+        alive_watch(s, 0);
       if (sync_events(s) < 0)
         virResetLastError();
       return lua_error(L);
@@ -351,6 +428,8 @@ static int sync_wait(lua_State *L, lv_stream *s, int mask)
   lv_hold(-1);
   got = s->sync_got;
   s->sync_mask = s->sync_got = 0;
+  if (!s->nw)
+    alive_watch(s, 0);
   if (sync_events(s) < 0)
     virResetLastError();
   return got;
@@ -514,6 +593,8 @@ static int recv_go(lua_State *L, int status, lua_KContext ctx)
 {
   lv_stream *s = check_open(L, 1);   /* again: it may have closed meanwhile */
   size_t n = (size_t)lua_tointeger(L, 2);
+  if (s->dead)
+    return raise_dead(L);
   unsigned int flags = (unsigned int)lua_tointeger(L, 3);
   char *buf;
   int rv;
@@ -671,9 +752,10 @@ static int s_remove_callback(lua_State *L)
  * of events (or an error or hang-up, or it is closed: 0). */
 static int wait_k(lua_State *L, int status, lua_KContext ctx)
 {
-  (void)L;
   (void)status;
   (void)ctx;
+  if (check_any(L, 1)->dead)
+    return raise_dead(L);
   return 1;
 }
 
@@ -682,6 +764,8 @@ static int s_wait(lua_State *L)
   lv_stream *s = check_open(L, 1);
   int events = check_events(L, 2);
   luaL_argcheck(L, events != 0, 2, "an empty mask never fires");
+  if (s->dead)
+    return raise_dead(L);
   lua_settop(L, 2);
   return wait_then(L, s, events, wait_k, 0);
 }
@@ -762,6 +846,7 @@ static void release(lua_State *L, lv_stream *s)
   s->obj.ptr = NULL;
   virStreamFree(p);
 out:
+  alive_close(s);
   free(s->w);
   s->w = NULL;
   s->nw = s->capw = 0;
@@ -829,6 +914,7 @@ static int c_new_stream(lua_State *L)
     return lv_error_raise_last(L);
   s = (lv_stream *)lv_obj_push(L, &lv_stream_class, st, 1);
   s->nonblock = (flags & VIR_STREAM_NONBLOCK) != 0;
+  s->conn = conn;
   s->user_events = -1;
   s->user_fn = s->user_self = LUA_NOREF;
   lua_getfield(L, LUA_REGISTRYINDEX, STREAMS_KEY);

@@ -407,6 +407,49 @@ describe("remote: streams through a private libvirtd", function()
     end)
   end)
 
+  describe("a daemon that dies in the middle of a transfer", function()
+    local d2, c2, p2, v2, big
+
+    setup(function()
+      d2 = tb.daemon{ tcp = false }
+      local dir2 = tb.session_dir() .. "/stream-pool2"
+      sh("mkdir -p " .. q(dir2))
+      big = dir2 .. "/big.raw"
+      random_file(big, 128 * MiB)
+      c2 = virt.new{ uri = d2.qemu_uri }
+      p2 = c2:create_storage_pool(([[<pool type='dir'><name>dying</name>
+        <target><path>%s</path></target></pool>]]):format(dir2))
+      v2 = p2:get_volume_by_name("big.raw")
+    end)
+
+    teardown(function()
+      if c2 then pcall(c2.close, c2) end
+      if d2 then d2:stop() end
+    end)
+
+    it("fails the waiting download within seconds instead of hanging", function()
+      local base = virt.loop_stats()
+      local st = c2:new_stream()
+      v2:download(st, 0, 0, 0)
+      local t0 = os.time()
+      local killed = false
+      local ok, err = pcall(st.copy_to, st, work .. "/dying.down", { progress = function(done)
+        if done >= 8 * MiB and not killed then
+          killed = true
+          d2:kill("KILL")
+        end
+      end })
+      assert.is_true(killed)
+      assert.is_false(ok)
+      assert.is_true(virt.Error.is(err))
+      assert.is_true(os.time() - t0 < 10)
+      assert.equals("aborted", st:get_state())
+      virt.sleep(50)
+      assert.equals(base.timers, virt.loop_stats().timers)
+      assert.equals(0, virt.loop_stats().jobs)
+    end)
+  end)
+
   describe("sparse volumes", function()
     local SIZE = 64 * MiB
     local src
