@@ -321,6 +321,44 @@ describe("virt.Stream (test driver)", function()
     end)
   end)
 
+  it("survives garbage passed to every method, open, finished and freed", function()
+    local nop = function() end
+    local garbage = {
+      {}, { nil }, { -1 }, { 0 }, { math.mininteger }, { math.maxinteger }, { 2.0 ^ 63 }, { 0.5 },
+      { "x" }, { ("x"):rep(5000) }, { {} }, { conn }, { nop }, { 1, nop }, { 15, nop },
+      { "x", -1, {}, 1.5 }, { 1, "x", conn, 2 }, { nil, nil, nil, nil, -7 }, { nop, nop, nop },
+    }
+    -- copy_to/copy_from would create files named by the garbage
+    local skip = { copy_to = true, copy_from = true, new = true }
+    local last = { finish = true, abort = true, free = true }
+    local names = {}
+    for k, v in pairs(S) do
+      if type(v) == "function" and not k:find("^_") and not skip[k] then names[#names + 1] = k end
+    end
+    table.sort(names, function(a, b)
+      if (last[a] or false) ~= (last[b] or false) then return not last[a] end
+      return a < b
+    end)
+    local calls = 0
+    for _, st in ipairs{ screenshot(S.NONBLOCK), screenshot(), conn:new_stream() } do
+      for _, round in ipairs{ "open", "closed", "freed" } do
+        for _, m in ipairs(names) do
+          for _, args in ipairs(garbage) do
+            local ok, err = pcall(S[m], st, table.unpack(args, 1, 5))
+            calls = calls + 1
+            if not ok then
+              assert(type(err) == "string" or virt.Error.is(err),
+                ("%s:%s raised a %s"):format(round, m, type(err)))
+            end
+          end
+          assert.is_false((pcall(S[m], conn)))   -- not a stream
+        end
+        if round == "open" then st:abort() else st:free() end
+      end
+    end
+    assert.is_true(calls > 2000)
+  end)
+
   it("leaves no watch, timer or job behind", function()
     local before = virt.loop_stats()
     for _ = 1, 5 do
