@@ -1,7 +1,8 @@
--- run.lua BUILD full|smoke SOCKET
+-- run.lua BUILD full|smoke SOCKET OUTDIR
 --
 -- The benchmark runner behind scripts/bench/run.sh (which builds the C
--- references and starts the private libvirtd whose socket is SOCKET).  Runs
+-- references, starts the private libvirtd whose socket is SOCKET and makes
+-- OUTDIR, a scratch directory in memory when it can).  Runs
 -- with plain lua5.4, so the program under test never measures itself.
 --
 -- Every benchmark runs its competitors alternately, rotating who goes first,
@@ -12,9 +13,9 @@
 -- Copyright (C) 2026 the luvirt authors
 -- SPDX-License-Identifier: LGPL-2.1-or-later
 
-local BUILD, MODE, SOCKET = arg[1], arg[2], arg[3]
-if not (BUILD and (MODE == "full" or MODE == "smoke") and SOCKET) then
-  io.stderr:write("usage: lua5.4 run.lua BUILD full|smoke SOCKET\n")
+local BUILD, MODE, SOCKET, OUTDIR = arg[1], arg[2], arg[3], arg[4]
+if not (BUILD and (MODE == "full" or MODE == "smoke") and SOCKET and OUTDIR) then
+  io.stderr:write("usage: lua5.4 run.lua BUILD full|smoke SOCKET OUTDIR\n")
   os.exit(2)
 end
 local SMOKE = MODE == "smoke"
@@ -125,7 +126,8 @@ local RPC_FIXTURE_URI = "test+unix://" .. FIXTURE .. "?socket=" .. SOCKET
 -- VOL_BYTES random bytes (random so that nothing along the way can take a
 -- shortcut over zeros).
 local POOL_DIR = WORK .. "/pool"
-local VOL_OUT = WORK .. "/download.raw"
+-- In memory: the figure is the stream's, not the disk's writeback.
+local VOL_OUT = OUTDIR .. "/download.raw"
 local function setup_volume()
   sh("rm -rf " .. quote(POOL_DIR) .. " && mkdir -p " .. quote(POOL_DIR))
   sh(("head -c %d /dev/urandom > %s"):format(VOL_BYTES, quote(POOL_DIR .. "/" .. VOL)))
@@ -448,6 +450,27 @@ local function write_results(lines)
   return path
 end
 
+-- Every run's figures, for whoever wants to look behind a median.
+local function write_runs(path)
+  local f = assert(io.open(path, "w"))
+  for _, b in ipairs(BENCHMARKS) do
+    for _, fig in ipairs(b.figures) do
+      for _, col in ipairs(COLUMNS) do
+        local runs = b.runs[col]
+        if runs and not b.errors[col] then
+          local xs = {}
+          for i, kv in ipairs(runs) do
+            local ok, x = pcall(fig.get, kv)
+            xs[i] = ok and ("%.6g"):format(x) or "?"
+          end
+          f:write(("%s\t%s\t%s\t%s\n"):format(b.id, fig.id, col, table.concat(xs, " ")))
+        end
+      end
+    end
+  end
+  f:close()
+end
+
 local function write_tsv(rs, path)
   local f = assert(io.open(path, "w"))
   for _, r in ipairs(rs) do
@@ -483,6 +506,7 @@ end
 print(table.concat(lines, "\n"))
 
 write_tsv(rs, BIN .. (SMOKE and "/smoke.tsv" or "/results.tsv"))
+write_runs(BIN .. (SMOKE and "/smoke-runs.tsv" or "/runs.tsv"))
 if not SMOKE then
   io.stderr:write("wrote " .. write_results(lines) .. "\n")
 end
