@@ -43,7 +43,7 @@ $(BUILD)/obj $(BUILD)/gen $(BUILD)/virt:
 # generated.c only when it changes, so editing a .c file rebuilds that file.
 $(BUILD)/gen/generated.c: $(GEN_SRC) $(API_XML) $(wildcard host/*.c) | $(BUILD)/gen
 	$(LUA) host/gen/gen.lua $(BUILD)/gen $(API_XML) $(wildcard host/*.c)
-$(BUILD)/REFERENCE.md: $(BUILD)/gen/generated.c
+$(BUILD)/REFERENCE.md: $(BUILD)/gen/generated.c $(GEN_SRC) $(wildcard host/*.c)
 	cp $(BUILD)/gen/REFERENCE.md $@
 # libvirt-admin cannot share a process with libvirt (9.0): virt.admin runs it
 # in this helper (host/admin.c).

@@ -362,6 +362,14 @@ local ref = { "# luvirt reference", "",
   "and method with the C function it calls.  *generated* wrappers take the C arguments in order,",
   "without the object itself, output pointers and sizes; `flags` may be omitted.  *hand* bindings",
   "are written in the file named.", "" }
+-- How the reference names the receiver of each class's methods.
+local RECV = {
+  Virt = "conn", Domain = "dom", Network = "net", NetworkPort = "port", StoragePool = "pool",
+  StorageVol = "vol", Interface = "iface", NodeDevice = "dev", Secret = "secret",
+  NWFilter = "filter", NWFilterBinding = "binding", DomainSnapshot = "snap",
+  DomainCheckpoint = "checkpoint", Stream = "st", ["admin.Connect"] = "adm",
+  ["admin.Server"] = "srv", ["admin.Client"] = "client",
+}
 local classes = {}
 for key, list in pairs(by_method) do
   local class = list[1].class
@@ -378,8 +386,14 @@ for _, class in ipairs(cl) do
   for _, key in ipairs(keys) do
     for _, e in ipairs(by_method[key]) do
       if e.status == "gen" or e.status == "hand" then
-        local sig = e.status == "gen" and ("(" .. table.concat(e.plan.luaargs, ", ") .. ")") or ""
-        rows[#rows + 1] = ("| `%s%s` | `%s(%s)` → `%s` | %s |"):format(e.method, sig, e.fn.name, args_of(e.fn),
+        local recv = RECV[class]
+        local sig = ""
+        if e.status == "gen" then
+          local a = table.move(e.plan.luaargs, recv and 2 or 1, #e.plan.luaargs, 1, {})
+          sig = "(" .. table.concat(a, ", ") .. ")"
+        end
+        local call = recv and (recv .. ":" .. e.method) or ((class == "virt" and "virt." or ("virt." .. class .. ".")) .. e.method)
+        rows[#rows + 1] = ("| `%s%s` | `%s(%s)` → `%s` | %s |"):format(call, sig, e.fn.name, args_of(e.fn),
           e.fn.ret.type, e.status == "gen" and "generated" or ("hand, " .. e.where))
       end
     end
