@@ -54,6 +54,7 @@ lua_State *lv_main_state(void)
 }
 
 static void done_cb(uv_async_t *h);
+static void drop_sleepers(void);
 
 /* The state is about to close: nothing may call into it any more. */
 void lv_task_shutdown(void)
@@ -65,6 +66,7 @@ void lv_task_shutdown(void)
    * other callback may call into a closing state. */
   rq_head = rq_tail = NULL;
   uv_idle_stop(&ready_idle);
+  drop_sleepers();
   while (pending_jobs > 0) {
     done_cb(NULL);
     if (pending_jobs > 0)
@@ -816,11 +818,37 @@ typedef struct sleeper {
   uv_timer_t timer;
   task *task;               /* NULL: a blocking sleep outside tasks */
   int fired;
+  struct sleeper *prev, *next;  /* [REPL/embed] the tasks' sleepers */
 } sleeper;
+
+static sleeper *sleepers;
 
 static void sleeper_free(uv_handle_t *h)
 {
   free(h->data);
+}
+
+static void unlink_sleeper(sleeper *s)
+{
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    sleepers = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+}
+
+/* [REPL/embed] At shutdown: a sleeping task of a closed state must neither
+ * keep the loop alive nor be resumed when its time comes. */
+static void drop_sleepers(void)
+{
+  while (sleepers) {
+    sleeper *s = sleepers;
+    unlink_sleeper(s);
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, sleeper_free);
+  }
 }
 
 static void sleep_wake(uv_timer_t *h)
@@ -829,6 +857,7 @@ static void sleep_wake(uv_timer_t *h)
   s->fired = 1;
   if (s->task) {
     task *t = s->task;
+    unlink_sleeper(s);
     uv_close((uv_handle_t *)h, sleeper_free);
     task_resume(t, 0);
   }
@@ -869,6 +898,10 @@ static int l_sleep(lua_State *L)
   s->timer.data = s;
   if (lv_task_async(L)) {
     s->task = current(L);
+    s->next = sleepers;
+    if (sleepers)
+      sleepers->prev = s;
+    sleepers = s;
     uv_timer_start(&s->timer, sleep_wake, (uint64_t)ms, 0);
     return suspend(L, S_SLEEP, sleep_k, 0);
   }
