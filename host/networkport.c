@@ -11,6 +11,14 @@
 static int cls_ref(void *p) { return virNetworkPortRef(p); }
 static int cls_free(void *p) { return virNetworkPortFree(p); }
 
+/* A port has no name: __tostring shows its UUID (copied at once by the
+ * caller, so one buffer per thread is enough). */
+static const char *cls_name(void *p)
+{
+  static _Thread_local char buf[VIR_UUID_STRING_BUFLEN];
+  return virNetworkPortGetUUIDString(p, buf) == 0 ? buf : NULL;
+}
+
 /* libvirt hands out a new object per lookup: compare what identifies it. */
 static int cls_same(void *a, void *b)
 {
@@ -21,7 +29,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_networkport_class = {
-  "virt.NetworkPort", 0, "NetworkPort", cls_ref, cls_free, NULL, cls_same, NULL};
+  "virt.NetworkPort", 0, "NetworkPort", cls_ref, cls_free, cls_name, cls_same, NULL};
 
 static int get_params(void *o, const char *arg, unsigned int iarg,
                       virTypedParameterPtr *p, int *n, unsigned int fl)
