@@ -7,8 +7,9 @@
 --
 -- Every benchmark runs its competitors alternately, rotating who goes first,
 -- so drift of a shared machine lands on all of them alike; the first round is
--- a warm-up and is thrown away; each figure is the median of the rest.
--- Each competitor prints key=value lines (seconds=, calls=, ...).
+-- a warm-up and is thrown away; each figure is the median of the rest, and
+-- each ratio the median of the rounds' own ratios.  Each competitor prints
+-- key=value lines (seconds=, calls=, ...).
 --
 -- Copyright (C) 2026 the luvirt authors
 -- SPDX-License-Identifier: LGPL-2.1-or-later
@@ -230,6 +231,7 @@ local BENCHMARKS = {
   },
   {
     id = "voldownload_copy", title = ("%d MiB vol-download, luvirt's st:copy_to"):format(VOL_BYTES >> 20),
+    -- the volume is the one voldownload's setup made, just before
     after_run = function() os.remove(VOL_OUT) end,
     competitors = {
       luvirt = lua("voldownload.lua", QEMU_URI, POOL, VOL, VOL_OUT, "copy_to"),
