@@ -42,8 +42,8 @@
 
 /* The largest single recv/send: one Lua string per call, so bounded. */
 #define MAX_CHUNK (64 * 1024 * 1024)
-/* A bigger receive buffer is given back after use. */
-#define KEEP_BUF (4 * 1024 * 1024)
+/* A bigger receive buffer is given back after use (bulk reads are 4 MiB). */
+#define KEEP_BUF (8 * 1024 * 1024)
 
 #define EV_ALL (VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_WRITABLE | \
                 VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP)
@@ -997,10 +997,12 @@ static int d_open_channel(lua_State *L) { return dom_stream(L, D_CHANNEL); }
 
 /* ------------------------------------------- file I/O for copy_to/from
  * Disk I/O may block too, so the Lua half's whole-file transfers do it on
- * workers through these (private) helpers.  They answer nil, message on
- * failure rather than raising: the caller aborts the stream first. */
+ * workers through these (private) helpers, except copy_to's writes (see
+ * there).  They answer nil, message on failure rather than raising: the
+ * caller aborts the stream first. */
 
-enum { F_OPEN, F_WRITE, F_READ, F_SEEK, F_EXTEND, F_SECTION, F_CLOSE, F_SIZE };
+enum { F_OPEN, F_WRITE, F_READ, F_SEEK, F_EXTEND, F_SECTION, F_CLOSE, F_SIZE, F_SKIP,
+       F_TRUNCATE };
 
 struct a_file {
   lv_job job;
@@ -1043,6 +1045,32 @@ static int file_section(struct a_file *a)
   return lseek(a->fd, cur, SEEK_SET) < 0 ? -1 : 0;
 }
 
+/* Move past a hole of a->off bytes.  Where the file already had data there
+ * (copy_to does not truncate first) the hole is punched, or zeroed where
+ * the file system cannot punch. */
+static int file_skip(struct a_file *a)
+{
+  static const char zeros[65536];
+  struct stat sb;
+  off_t cur = lseek(a->fd, 0, SEEK_CUR), end;
+  if (cur < 0 || fstat(a->fd, &sb) < 0)
+    return -1;
+  end = sb.st_size < cur + a->off ? sb.st_size : cur + a->off;
+  if (end > cur &&
+      fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, cur, end - cur) < 0) {
+    off_t at = cur;
+    while (at < end) {
+      size_t n = end - at < (off_t)sizeof zeros ? (size_t)(end - at) : sizeof zeros;
+      ssize_t r = pwrite(a->fd, zeros, n, at);
+      if (r < 0 && errno != EINTR)
+        return -1;
+      if (r > 0)
+        at += r;
+    }
+  }
+  return lseek(a->fd, cur + a->off, SEEK_SET) < 0 ? -1 : 0;
+}
+
 static int w_file(lv_job *j)
 {
   struct a_file *a = (struct a_file *)j;
@@ -1081,6 +1109,12 @@ static int w_file(lv_job *j)
   case F_SECTION:
     ok = file_section(a) == 0;
     break;
+  case F_SKIP:
+    ok = file_skip(a) == 0;
+    break;
+  case F_TRUNCATE:
+    ok = (a->off = lseek(a->fd, 0, SEEK_CUR)) >= 0 && ftruncate(a->fd, (off_t)a->off) == 0;
+    break;
   case F_CLOSE:
     ok = close(a->fd) == 0 || errno == EINTR;
     break;
@@ -1114,7 +1148,7 @@ static int p_file(lua_State *L, lv_job *j)
     lua_pushboolean(L, a->in_data);
     lua_pushinteger(L, a->off);
     return 2;
-  case F_SEEK: case F_EXTEND: case F_SIZE:
+  case F_SEEK: case F_EXTEND: case F_SIZE: case F_TRUNCATE:
     lua_pushinteger(L, a->off);
     return 1;
   default:
@@ -1135,26 +1169,31 @@ static int check_fd(lua_State *L, int idx)
   return (int)fd;
 }
 
-/* Stream._file(op, ...): "open" path mode ("r"/"w") | "write" fd data |
- * "read" fd n | "seek" fd off whence | "extend" fd | "section" fd |
- * "size" fd | "close" fd */
+/* Stream._file(op, ...): "open" path mode ("r", or "w": created if need
+ * be, not truncated) | "write" fd data [now] | "read" fd n | "seek" fd off whence |
+ * "skip" fd len (a hole) | "extend" fd (to the offset, never shorter) |
+ * "truncate" fd (to the offset) | "section" fd | "size" fd | "close" fd */
 static int s_file(lua_State *L)
 {
   static const char *const ops[] = {"open", "write", "read", "seek", "extend",
-                                    "section", "close", "size", NULL};
+                                    "section", "close", "size", "skip", "truncate", NULL};
   LV_JOB_DECL(struct a_file, a, w_file, p_file);
   a.job.fini = f_file;
   a.op = luaL_checkoption(L, 1, NULL, ops);
   if (a.op == F_OPEN) {
     static const char *const modes[] = {"r", "w", NULL};
     a.path = luaL_checkstring(L, 2);
-    a.flags = luaL_checkoption(L, 3, "r", modes) ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY;
+    a.flags = luaL_checkoption(L, 3, "r", modes) ? O_WRONLY | O_CREAT : O_RDONLY;
     return lv_job_run(L, &a.job);
   }
   a.fd = check_fd(L, 2);
   switch (a.op) {
   case F_WRITE:
     a.data = luaL_checklstring(L, 3, &a.n);
+    if (lua_toboolean(L, 4)) {   /* now, on the loop thread: see copy_to */
+      w_file(&a.job);
+      return p_file(L, &a.job);
+    }
     break;
   case F_READ:
     a.n = check_count(L, 3, 65536);
@@ -1162,6 +1201,12 @@ static int s_file(lua_State *L)
     if (!a.buf)
       return luaL_error(L, "not enough memory");
     break;
+  case F_SKIP: {
+    lua_Integer len = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, len >= 0, 3, "hole length must not be negative");
+    a.off = len;
+    break;
+  }
   case F_SEEK: {
     static const char *const wh[] = {"set", "cur", "end", NULL};
     static const int whv[] = {SEEK_SET, SEEK_CUR, SEEK_END};

@@ -469,7 +469,9 @@ describe("remote: streams through a private libvirtd", function()
       assert.equals(sha256(src), sha256(vol:get_path()))
       assert.is_true(allocated(vol:get_path()) < 8 * MiB)
 
+      -- over an older, longer file full of data: its holes must read as zeros
       local out = work .. "/sparse1.down"
+      random_file(out, SIZE + 3 * MiB)
       st = conn:new_stream()
       vol:download(st, 0, 0, V.VOL_DOWNLOAD_SPARSE_STREAM)
       assert.equals(SIZE, st:copy_to(out, { sparse = true }))
