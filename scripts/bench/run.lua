@@ -129,12 +129,15 @@ local RPC_FIXTURE_URI = "test+unix://" .. FIXTURE .. "?socket=" .. SOCKET
 local POOL_DIR = WORK .. "/pool"
 -- In memory: the figure is the stream's, not the disk's writeback.
 local VOL_OUT = OUTDIR .. "/download.raw"
+local volume_ready = false
 local function setup_volume()
+  if volume_ready then return end
   sh("rm -rf " .. quote(POOL_DIR) .. " && mkdir -p " .. quote(POOL_DIR))
   sh(("head -c %d /dev/urandom > %s"):format(VOL_BYTES, quote(POOL_DIR .. "/" .. VOL)))
   os.execute(shell{ "virsh", "-q", "-c", QEMU_URI, "pool-destroy", POOL } .. " >/dev/null 2>&1")
   sh(shell{ "virsh", "-q", "-c", QEMU_URI, "pool-create-as", POOL, "dir", "--target", POOL_DIR }
     .. " >/dev/null")
+  volume_ready = true
 end
 
 -- Competitors and benchmarks ---------------------------------------------
@@ -231,7 +234,7 @@ local BENCHMARKS = {
   },
   {
     id = "voldownload_copy", title = ("%d MiB vol-download, luvirt's st:copy_to"):format(VOL_BYTES >> 20),
-    -- the volume is the one voldownload's setup made, just before
+    setup = setup_volume,
     after_run = function() os.remove(VOL_OUT) end,
     competitors = {
       luvirt = lua("voldownload.lua", QEMU_URI, POOL, VOL, VOL_OUT, "copy_to"),
@@ -487,6 +490,17 @@ local function write_tsv(rs, path)
   f:close()
 end
 
+-- BENCH_ONLY=id,id...: just those benchmarks (while working on one of them).
+local only = os.getenv("BENCH_ONLY")
+if only == "" then only = nil end
+if only then
+  local keep, wanted = {}, {}
+  for id in only:gmatch("[^,%s]+") do wanted[id] = true end
+  for _, b in ipairs(BENCHMARKS) do
+    if wanted[b.id] then keep[#keep + 1] = b end
+  end
+  BENCHMARKS = keep
+end
 for _, b in ipairs(BENCHMARKS) do run_benchmark(b) end
 
 local rs = rows()
@@ -509,7 +523,7 @@ print(table.concat(lines, "\n"))
 
 write_tsv(rs, BIN .. (SMOKE and "/smoke.tsv" or "/results.tsv"))
 write_runs(BIN .. (SMOKE and "/smoke-runs.tsv" or "/runs.tsv"))
-if not SMOKE then
+if not SMOKE and not only then
   io.stderr:write("wrote " .. write_results(lines) .. "\n")
 end
 -- A smoke run exists to catch rot: a missing figure fails it.  A full run
