@@ -241,6 +241,12 @@ static int p_open(lua_State *L, lv_job *j)
   return 1;
 }
 
+/* Opening the in-process test driver reads at most a local file: no worker. */
+static int in_process(const char *uri)
+{
+  return uri && strncmp(uri, "test:///", 8) == 0;
+}
+
 /* virt.new{uri=, readonly=, auth=, credlist=, callback=, flags=}
  * or virt.new(uri) */
 static int l_new(lua_State *L)
@@ -253,6 +259,7 @@ static int l_new(lua_State *L)
   if (lua_type(L, 1) == LUA_TSTRING || lua_isnoneornil(L, 1)) {
     a.uri = lua_tostring(L, 1);
     a.flags = lv_optflags(L, 2);
+    a.job.inline_ok = in_process(a.uri);
     return lv_job_run(L, &a.job);
   }
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -316,6 +323,7 @@ static int l_new(lua_State *L)
   }
   if (a.auth == virConnectAuthPtrDefault)
     return w_open(&a.job) < 0 ? lv_error_raise_last(L) : p_open(L, &a.job);
+  a.job.inline_ok = in_process(a.uri);
   return lv_job_run(L, &a.job);
 }
 
@@ -370,6 +378,7 @@ static int c_close(lua_State *L)
   }
   dereg_all(c);
   a.conn = c->obj.ptr;
+  a.job.inline_ok = (c->obj.flags & LV_OBJ_INLINE) != 0;
   c->obj.ptr = NULL;
   return lv_job_run(L, &a.job);
 }
@@ -384,8 +393,8 @@ static int c_gc(lua_State *L)
   dereg_all(c);
   a.conn = c->obj.ptr;
   c->obj.ptr = NULL;
-  if (lv_job_detach(&a.job) < 0)
-    virConnectClose(a.conn);
+  if ((c->obj.flags & LV_OBJ_INLINE) || lv_job_detach(&a.job) < 0)
+    virConnectClose(a.conn);       /* in-process: nothing to wait for */
   return 0;
 }
 
