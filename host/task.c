@@ -196,6 +196,7 @@ static void worker(void *arg)
   pool *p = arg;
   for (;;) {
     lv_job *job;
+    int first;
     int i;
     uv_mutex_lock(&p->m);
     while (!p->head) {
@@ -218,13 +219,17 @@ static void worker(void *arg)
 
     job->next = NULL;
     uv_mutex_lock(&done_m);
+    first = done_head == NULL;
     if (done_tail)
       done_tail->next = job;
     else
       done_head = job;
     done_tail = job;
     uv_mutex_unlock(&done_m);
-    uv_async_send(&done_async);
+    /* a list already waiting means the loop has been woken for it: many
+     * workers finishing at once then cost one wake-up, not one each */
+    if (first)
+      uv_async_send(&done_async);
   }
 }
 
