@@ -482,6 +482,7 @@ struct a_io {
   virStreamPtr st;
   lv_stream *s;                 /* NULL for a detached call */
   int op;
+  int fd, werr;                 /* OP_RECV into a file (_recv_to) */
   const char *data;
   char *buf;
   size_t n;
@@ -489,6 +490,34 @@ struct a_io {
   unsigned int flags;
   int rv;
 };
+
+/* 0 or errno */
+static int write_all(int fd, const char *p, size_t n)
+{
+  while (n > 0) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return errno ? errno : EIO;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* _recv_to's answer: rv, or nil, message, errno when the file refused. */
+static int push_written(lua_State *L, int rv, int err)
+{
+  if (err) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(err));
+    lua_pushinteger(L, err);
+    return 3;
+  }
+  lua_pushinteger(L, rv);
+  return 1;
+}
 
 static int w_io(lv_job *j)
 {
@@ -500,6 +529,8 @@ static int w_io(lv_job *j)
   case OP_RECV:
     a->rv = a->flags ? virStreamRecvFlags(a->st, a->buf, a->n, a->flags)
                      : virStreamRecv(a->st, a->buf, a->n);
+    if (a->rv > 0 && a->fd >= 0)
+      a->werr = write_all(a->fd, a->buf, (size_t)a->rv);
     return a->rv == -1 ? -1 : 0;
   case OP_SEND_HOLE:
     return a->rv = virStreamSendHole(a->st, a->len, a->flags);
@@ -549,6 +580,8 @@ static int p_io(lua_State *L, lv_job *j)
   case OP_RECV:
     if (a->rv == 0)
       s->eof = 1;
+    if (a->fd >= 0)
+      return push_written(L, a->rv, a->werr);
     lua_pushinteger(L, a->rv);
     if (a->rv > 0)
       lua_pushlstring(L, a->buf, (size_t)a->rv);
@@ -596,23 +629,24 @@ static int recv_go(lua_State *L, int status, lua_KContext ctx)
   if (s->dead)
     return raise_dead(L);
   unsigned int flags = (unsigned int)lua_tointeger(L, 3);
+  int fd = ctx ? (int)lua_tointeger(L, 4) : -1;   /* _recv_to */
   char *buf;
   int rv;
   (void)status;
-  (void)ctx;
-  lua_settop(L, 3);
+  lua_settop(L, 4);
   /* (the in-process test driver's streams read from a file: never wait) */
   if (!s->nonblock && !s->readable && !s->eof && !(s->obj.flags & LV_OBJ_INLINE) &&
       lv_task_async(L)) {
     struct a_io a;
     /* wait for data queued in the client, then read it without I/O */
     if (can_wait(s))
-      return wait_then(L, s, VIR_STREAM_EVENT_READABLE, recv_go, 0);
+      return wait_then(L, s, VIR_STREAM_EVENT_READABLE, recv_go, ctx);
     /* a stream without events: read on a worker instead */
     lv_job_init(&a.job, sizeof a, w_io, p_io);
     a.op = OP_RECV;
     a.n = n;
     a.flags = flags;
+    a.fd = fd;
     a.buf = malloc(n);
     if (!a.buf)
       return luaL_error(L, "not enough memory");
@@ -628,6 +662,12 @@ static int recv_go(lua_State *L, int status, lua_KContext ctx)
   }
   if (rv == 0)
     s->eof = 1;
+  if (fd >= 0) {
+    /* copy_to: straight from the buffer, on this thread (see there) */
+    int n_ret = push_written(L, rv, rv > 0 ? write_all(fd, buf, (size_t)rv) : 0);
+    trim_buf(s);
+    return n_ret;
+  }
   lua_pushinteger(L, rv);
   if (rv > 0)
     lua_pushlstring(L, buf, (size_t)rv);
@@ -635,6 +675,22 @@ static int recv_go(lua_State *L, int status, lua_KContext ctx)
     lua_pushliteral(L, "");
   trim_buf(s);
   return 2;
+}
+
+/* st:_recv_to(fd, nbytes [, flags]) -> rv | nil, message, errno: recv,
+ * written to fd without making a Lua string of it (copy_to). */
+static int s_recv_to(lua_State *L)
+{
+  lua_Integer fd;
+  check_open(L, 1);
+  fd = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, 2, "not a file descriptor");
+  check_count(L, 3, 65536);
+  lv_optflags(L, 4);
+  /* the order recv_go reads: st, n, flags, fd */
+  lua_settop(L, 4);
+  lua_rotate(L, 2, -1);
+  return recv_go(L, LUA_OK, 1);
 }
 
 /* --------------------------------------------------------------- send */
@@ -1001,14 +1057,12 @@ static int d_open_channel(lua_State *L) { return dom_stream(L, D_CHANNEL); }
  * there).  They answer nil, message on failure rather than raising: the
  * caller aborts the stream first. */
 
-enum { F_OPEN, F_WRITE, F_READ, F_SEEK, F_EXTEND, F_SECTION, F_CLOSE, F_SIZE, F_SKIP,
-       F_TRUNCATE };
+enum { F_OPEN, F_READ, F_SEEK, F_EXTEND, F_SECTION, F_CLOSE, F_SIZE, F_SKIP, F_TRUNCATE };
 
 struct a_file {
   lv_job job;
   int op, fd, flags, whence, err;
   const char *path;
-  const char *data;
   char *buf;
   size_t n;
   long long off;
@@ -1075,21 +1129,11 @@ static int w_file(lv_job *j)
 {
   struct a_file *a = (struct a_file *)j;
   ssize_t r = 0;
-  size_t done = 0;
   struct stat sb;
   int ok = 1;
   switch (a->op) {
   case F_OPEN:
     ok = (a->fd = open(a->path, a->flags | O_CLOEXEC, 0666)) >= 0;
-    break;
-  case F_WRITE:
-    while (ok && done < a->n) {
-      r = write(a->fd, a->data + done, a->n - done);
-      if (r >= 0)
-        done += (size_t)r;
-      else
-        ok = errno == EINTR;
-    }
     break;
   case F_READ:
     do
@@ -1170,13 +1214,14 @@ static int check_fd(lua_State *L, int idx)
 }
 
 /* Stream._file(op, ...): "open" path mode ("r", or "w": created if need
- * be, not truncated) | "write" fd data [now] | "read" fd n | "seek" fd off whence |
+ * be, not truncated) | "read" fd n | "seek" fd off whence |
  * "skip" fd len (a hole) | "extend" fd (to the offset, never shorter) |
  * "truncate" fd (to the offset) | "section" fd | "size" fd | "close" fd */
 static int s_file(lua_State *L)
 {
-  static const char *const ops[] = {"open", "write", "read", "seek", "extend",
-                                    "section", "close", "size", "skip", "truncate", NULL};
+  /* in the order of the F_* values */
+  static const char *const ops[] = {"open", "read", "seek", "extend", "section",
+                                    "close", "size", "skip", "truncate", NULL};
   LV_JOB_DECL(struct a_file, a, w_file, p_file);
   a.job.fini = f_file;
   a.op = luaL_checkoption(L, 1, NULL, ops);
@@ -1188,13 +1233,6 @@ static int s_file(lua_State *L)
   }
   a.fd = check_fd(L, 2);
   switch (a.op) {
-  case F_WRITE:
-    a.data = luaL_checklstring(L, 3, &a.n);
-    if (lua_toboolean(L, 4)) {   /* now, on the loop thread: see copy_to */
-      w_file(&a.job);
-      return p_file(L, &a.job);
-    }
-    break;
   case F_READ:
     a.n = check_count(L, 3, 65536);
     a.buf = malloc(a.n);
@@ -1284,6 +1322,7 @@ int luaopen_virt_stream(lua_State *L)
     {"get_state", s_get_state},
     {"get_connection", s_get_connection},
     {"_wait", s_wait},
+    {"_recv_to", s_recv_to},
     {"_file", s_file},
     {"_fileno", s_fileno},
     {NULL, NULL}};
