@@ -29,6 +29,9 @@ local tointeger = math.tointeger
 -- (libvirt refuses messages over 32 MiB).
 local CHUNK = 4 * 1024 * 1024
 local MAX_BULK = 32 * 1024 * 1024
+-- An upload has no such backlog (a send returns once it is written), so
+-- copy_from reads the file 1 MiB at a time: less memory in flight.
+local SEND_CHUNK = 1024 * 1024
 local DEFAULT_READ = 65536
 
 local M = { chunk = CHUNK }
@@ -324,7 +327,7 @@ end
 -- overlap.  produce returns nil at the end.  The first failure of either
 -- side stops both and is raised; stop() runs when the consumer fails, to
 -- wake a producer waiting on the stream.  Outside tasks: one after the other.
-local DEPTH = 4
+local DEPTH = 2
 local function pipeline(produce, consume, stop)
   if not in_task() then
     for item in produce do consume(item) end
@@ -431,7 +434,7 @@ function S.copy_from(st, src, opts)
       end
       data_left = len
     end
-    local want = math.min(CHUNK, left, opts.sparse and data_left or math.huge)
+    local want = math.min(SEND_CHUNK, left, opts.sparse and data_left or math.huge)
     local data = fcall("read", t.name, "read", t.fd, want)
     if not data then return nil end
     left = left - #data
