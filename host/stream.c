@@ -17,7 +17,11 @@
  *    nobody wants it;
  *  - libvirt frees a remote stream's state while another thread may still be
  *    inside a send on it, so finish/abort never overlap a call in flight on
- *    the same stream: finish refuses, abort is deferred until the call ends.
+ *    the same stream: finish refuses, abort is deferred until the call ends;
+ *  - the one thing done on the loop thread that may wait on a device is
+ *    copy_to's file write (_recv_to): libvirt's client queues incoming
+ *    stream data without limit while the loop runs, and not running it
+ *    while the disk is busy is the only back-pressure the daemon feels.
  *
  * The whole-transfer helpers (recv_all, send_all, sparse_*, copy_to,
  * copy_from) and read/write live in lua/virt/stream.lua; the entries below
@@ -274,8 +278,9 @@ static void disp_cb(virStreamPtr st, int events, void *opaque)
   (void)st;
   if (!s || !L || !lv_loop_on_thread())
     return;
+  if (!lua_checkstack(L, 8))    /* never raise through libvirt */
+    return;
   top = lua_gettop(L);
-  luaL_checkstack(L, 8, "stream callback");
   push_stream(L, s);            /* keeps s alive through the user's function */
   if (events & (VIR_STREAM_EVENT_READABLE | EV_TROUBLE))
     s->readable = 1;
@@ -285,7 +290,7 @@ static void disp_cb(virStreamPtr st, int events, void *opaque)
   if (s->user_events > 0 && (events & (s->user_events | EV_TROUBLE)) && !lua_isnil(L, top + 1)) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->user_fn);
     lua_pushvalue(L, top + 1);
-    lua_pushinteger(L, events);
+    lua_pushinteger(L, events & (s->user_events | EV_TROUBLE));
     lv_pcall(L, 2, 0, "a stream callback");
   }
   /* the callback may have finished the stream or removed itself */
@@ -306,7 +311,7 @@ static void alive_cb(uv_timer_t *t)
   lv_stream *s = t->data;
   lua_State *L = lv_main_state();
   int top;
-  if (!s || !L || s->dead || !s->conn)
+  if (!s || !L || s->dead || !s->conn || !lua_checkstack(L, 8))
     return;
   if (virConnectIsAlive(s->conn) == 1)
     return;
@@ -626,13 +631,13 @@ static int recv_go(lua_State *L, int status, lua_KContext ctx)
 {
   lv_stream *s = check_open(L, 1);   /* again: it may have closed meanwhile */
   size_t n = (size_t)lua_tointeger(L, 2);
-  if (s->dead)
-    return raise_dead(L);
   unsigned int flags = (unsigned int)lua_tointeger(L, 3);
   int fd = ctx ? (int)lua_tointeger(L, 4) : -1;   /* _recv_to */
   char *buf;
   int rv;
   (void)status;
+  if (s->dead)
+    return raise_dead(L);
   lua_settop(L, 4);
   /* (the in-process test driver's streams read from a file: never wait) */
   if (!s->nonblock && !s->readable && !s->eof && !(s->obj.flags & LV_OBJ_INLINE) &&
