@@ -99,7 +99,8 @@ lua_State *lv_cb_begin(lv_cb *cb)
   lua_State *L = lv_main_state();
   if (!L || !lv_loop_on_thread())
     return NULL;
-  luaL_checkstack(L, 24, "callback arguments");
+  if (!lua_checkstack(L, 24))   /* never raise through libvirt */
+    return NULL;
   lua_rawgeti(L, LUA_REGISTRYINDEX, cb->fn);
   if (cb->conn != LUA_NOREF)
     lua_rawgeti(L, LUA_REGISTRYINDEX, cb->conn);
