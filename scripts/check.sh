@@ -6,7 +6,7 @@ BUILD=${1:-build}
 shift 2>/dev/null
 LUVIRT="$BUILD/luvirt"
 # every spec directory runs: the known tiers in this order, then any other
-ORDER="loop unit remote stream hypervisor embed repl bench"
+ORDER="loop unit cli remote stream hypervisor embed repl bench"
 if [ -n "$*" ]; then
   TIERS="$*"
 else
