@@ -1,6 +1,11 @@
 /*
  * embed.c: the embedding API (luvirt.h), which the luvirt CLI uses too.
  *
+ * libvirt's event implementation is process-global and cannot be taken
+ * back, so the uv loop it is bound to (the caller's, or one of our own)
+ * outlives an instance: a later instance must use the same loop, and an own
+ * loop is kept for the next luvirt_new(NULL).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <stdio.h>
@@ -15,20 +20,27 @@
  * Lua module (which loads the system's luv.so instead). */
 #include <luv/luv.h>
 
+#define STARTED_KEY "luvirt.started"
+
 struct luvirt {
   lua_State *L;
   uv_loop_t *loop;
-  int own_loop;
   int failed;
+  int in_run;               /* inside luvirt_run: no nested run, no close */
   char *errmsg;
 };
 
 static luvirt *instance;
+static uv_loop_t *own_loop;  /* made by luvirt_new(NULL), kept for the next */
+static char new_error[256];  /* why the last luvirt_new failed */
 
 static void set_error(luvirt *lv, const char *msg)
 {
-  free(lv->errmsg);
-  lv->errmsg = strdup(msg ? msg : "");
+  char *copy = strdup(msg ? msg : "");
+  if (copy) {
+    free(lv->errmsg);
+    lv->errmsg = copy;
+  }
 }
 
 /* luv's callbacks: report errors, never exit (luv's default would). */
@@ -89,44 +101,82 @@ static void set_paths(lua_State *L)
   lua_pop(L, 2);
 }
 
+/* Under pcall: a memory error while opening must not abort the caller. */
+static int init_state(lua_State *L)
+{
+  luaL_openlibs(L);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, STARTED_KEY);
+  preload(L);
+  set_paths(L);
+  return 0;
+}
+
+static luvirt *fail_new(luvirt *lv, const char *msg)
+{
+  snprintf(new_error, sizeof new_error, "luvirt_new: %s", msg);
+  if (lv) {
+    if (lv->L)
+      lua_close(lv->L);
+    free(lv);
+  }
+  if (instance == lv)
+    instance = NULL;
+  return NULL;
+}
+
 luvirt *luvirt_new(uv_loop_t *loop)
 {
   luvirt *lv;
+  new_error[0] = '\0';
   if (instance)
-    return NULL;
-  lv = calloc(1, sizeof *lv);
-  if (!lv)
-    return NULL;
+    return fail_new(NULL, "an instance exists already (one per process)");
+  if (!loop)
+    loop = lv_loop() ? lv_loop() : own_loop;
   if (!loop) {
     loop = malloc(sizeof *loop);
-    if (!loop || uv_loop_init(loop) < 0) {
+    if (!loop)
+      return fail_new(NULL, "not enough memory");
+    if (uv_loop_init(loop) < 0) {
       free(loop);
-      free(lv);
-      return NULL;
+      return fail_new(NULL, "cannot initialize a uv loop");
     }
-    lv->own_loop = 1;
+    own_loop = loop;
   }
+  if (lv_loop() && lv_loop() != loop)
+    return fail_new(NULL, "libvirt's event loop is bound to another uv loop "
+                          "(an earlier instance's): use that loop");
+  if (lv_loop_init(loop) < 0)
+    return fail_new(NULL, "cannot register libvirt's event implementation");
+  if (!lv_loop_on_thread())
+    return fail_new(NULL, "call it on the thread that runs the loop");
+  lv = calloc(1, sizeof *lv);
+  if (!lv)
+    return fail_new(NULL, "not enough memory");
   lv->loop = loop;
-  if (lv_loop_init(loop) < 0 || !(lv->L = luaL_newstate())) {
-    if (lv->own_loop) {
-      uv_loop_close(loop);
-      free(loop);
-    }
-    free(lv);
-    return NULL;
-  }
+  lv->L = luaL_newstate();
+  if (!lv->L)
+    return fail_new(lv, "not enough memory");
   instance = lv;
-  luaL_openlibs(lv->L);
-  preload(lv->L);
-  set_paths(lv->L);
+  lua_pushcfunction(lv->L, init_state);
+  if (lua_pcall(lv->L, 0, 0, 0) != LUA_OK)
+    return fail_new(lv, lua_tostring(lv->L, -1));
   return lv;
 }
 
 lua_State *luvirt_state(luvirt *lv) { return lv->L; }
 uv_loop_t *luvirt_loop(luvirt *lv) { return lv->loop; }
-const char *luvirt_errmsg(luvirt *lv) { return lv->errmsg ? lv->errmsg : ""; }
 int luvirt_failed(luvirt *lv) { return lv->failed; }
 int luvirt_backend_fd(luvirt *lv) { return uv_backend_fd(lv->loop); }
+int luvirt_tasks(luvirt *lv) { (void)lv; return lv_task_pending(); }
+
+const char *luvirt_errmsg(luvirt *lv)
+{
+  if (!lv)
+    return new_error;
+  return lv->errmsg ? lv->errmsg : "";
+}
+
 int luvirt_backend_timeout(luvirt *lv) { return uv_backend_timeout(lv->loop); }
 
 /* report(msg): a task started by luvirt_run_* failed: remember, stop. */
@@ -172,7 +222,11 @@ static int start(luvirt *lv, int nargs)
   }
   lua_pop(L, lua_gettop(L) - fidx - nargs);
   lv_task_spawn(L, nargs);
-  lua_pop(L, 1);
+  /* remember it: if the loop goes idle while it is suspended, say so */
+  lua_getfield(L, LUA_REGISTRYINDEX, STARTED_KEY);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+  lua_pop(L, 2);
   return 0;
 fail:
   set_error(lv, lua_tostring(L, -1));
@@ -213,6 +267,10 @@ static int pstart(luvirt *lv, int nargs)
 
 int luvirt_run_string(luvirt *lv, const char *chunk, const char *name)
 {
+  if (!lv->L || !chunk) {
+    set_error(lv, lv->L ? "luvirt_run_string: no chunk" : "luvirt_run_string: closed");
+    return -1;
+  }
   if (luaL_loadbuffer(lv->L, chunk, strlen(chunk), name ? name : "=(string)") != LUA_OK) {
     set_error(lv, lua_tostring(lv->L, -1));
     lua_pop(lv->L, 1);
@@ -225,6 +283,10 @@ int luvirt_run_file(luvirt *lv, const char *path, int argc, char **argv)
 {
   lua_State *L = lv->L;
   int i;
+  if (!L || argc < 0 || (argc > 0 && !argv)) {
+    set_error(lv, L ? "luvirt_run_file: bad arguments" : "luvirt_run_file: closed");
+    return -1;
+  }
   if (path && strcmp(path, "-") == 0)
     path = NULL;
   if (luaL_loadfile(L, path) != LUA_OK) {
@@ -232,37 +294,149 @@ int luvirt_run_file(luvirt *lv, const char *path, int argc, char **argv)
     lua_pop(L, 1);
     return -1;
   }
-  luaL_checkstack(L, argc + 2, "too many arguments");
+  if (!lua_checkstack(L, argc + 8)) {
+    lua_pop(L, 1);
+    set_error(lv, "luvirt_run_file: too many arguments");
+    return -1;
+  }
   for (i = 0; i < argc; i++)
     lua_pushstring(L, argv[i]);
   return pstart(lv, argc);
 }
 
+/* The loop is idle: a started task that is still suspended can never be
+ * woken (it waits on something nothing will do).  Report it as a failure
+ * with where it waits, rather than exiting as if all went well. */
+static void check_stuck(luvirt *lv)
+{
+  lua_State *L = lv->L;
+  lua_Integer i, n;
+  lua_getfield(L, LUA_REGISTRYINDEX, STARTED_KEY);
+  n = luaL_len(L, -1);
+  for (i = 1; i <= n; i++) {
+    int top = lua_gettop(L);
+    lua_rawgeti(L, top, i);
+    if (!lv->failed && luaL_callmeta(L, top + 1, "__tostring") &&
+        strstr(lua_tostring(L, -1), " suspended>")) {
+      lua_getiuservalue(L, top + 1, 1);
+      luaL_traceback(L, lua_tothread(L, -1),
+                     "a task is suspended but nothing is left on the loop to wake it "
+                     "(deadlock: it waits for a semaphore, event or task that never comes)", 0);
+      lv->failed = 1;
+      set_error(lv, lua_tostring(L, -1));
+    }
+    lua_settop(L, top);
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);                /* those were dealt with */
+  lua_setfield(L, LUA_REGISTRYINDEX, STARTED_KEY);
+}
+
+/* lv_task_run_loop raises when the loop already runs (a luvirt_run from a
+ * callback): under pcall that becomes an error return. */
+static int protected_run(lua_State *L)
+{
+  luvirt *lv = lua_touserdata(L, 1);
+  uv_run_mode mode = (uv_run_mode)lua_tointeger(L, 2);
+  int rc = lv_task_run_loop(L, mode);
+  if (rc == 0 && !lv->failed && mode == UV_RUN_DEFAULT)
+    check_stuck(lv);
+  lua_pushinteger(L, rc);
+  return 1;
+}
+
 int luvirt_run(luvirt *lv, uv_run_mode mode)
 {
+  lua_State *L = lv->L;
   int rc;
+  if (!L) {
+    set_error(lv, "luvirt_run: closed");
+    return -1;
+  }
+  if (mode != UV_RUN_DEFAULT && mode != UV_RUN_ONCE && mode != UV_RUN_NOWAIT) {
+    set_error(lv, "luvirt_run: unknown mode");
+    return -1;
+  }
   lv->failed = 0;
-  lv_loop_flush();
-  rc = uv_run(lv->loop, mode);
+  lv->in_run++;
+  lua_pushcfunction(L, protected_run);
+  lua_pushlightuserdata(L, lv);
+  lua_pushinteger(L, mode);
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    lv->in_run--;
+    set_error(lv, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return -1;
+  }
+  lv->in_run--;
+  rc = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
   return lv->failed ? -1 : rc;
+}
+
+/* luv closes the handles it still has when the state is collected, but
+ * their close callbacks then run into the freed state: close them first,
+ * while it lives.  luv's handle metatables are the keys of registry
+ * "uv_handle"; an active handle is referenced from the registry. */
+static int close_luv_handles(lua_State *L)
+{
+  int n = 0;
+  lua_settop(L, 0);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "uv_handle") != LUA_TTABLE)
+    return 0;
+  lua_newtable(L);                       /* 2: the handles to close */
+  lua_pushnil(L);
+  while (lua_next(L, LUA_REGISTRYINDEX)) {
+    if (lua_type(L, -1) == LUA_TUSERDATA && lua_getmetatable(L, -1)) {
+      int is_handle = lua_rawget(L, 1) != LUA_TNIL;
+      lua_pop(L, 1);
+      if (is_handle) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, 2, ++n);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    lua_getfield(L, -1, "is_closing");
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && !lua_toboolean(L, -1)) {
+      lua_getfield(L, -2, "close");
+      lua_pushvalue(L, -3);
+      lua_pcall(L, 1, 0, 0);
+    }
+    lua_settop(L, 2);
+  }
+  return 0;
 }
 
 void luvirt_close(luvirt *lv)
 {
-  if (!lv)
+  if (!lv || lv != instance)
     return;
-  /* Closing the state collects connections; their closes go to workers.
-   * Then let the loop finish them and run libvirt's free callbacks. */
+  if (lv->in_run) {
+    /* from a callback: closing the state would pull it from under the
+     * running loop */
+    fprintf(stderr, "luvirt_close: called while luvirt_run runs (from a callback?): ignored\n");
+    return;
+  }
+  /* luv's handles are closed while the state lives (one loop iteration
+   * runs their close callbacks).  Closing the state collects connections,
+   * whose closes go to workers, and lv_task_shutdown waits for those (no
+   * task is resumed any more); then libvirt has queued the removal of its
+   * watches and timers and their free callbacks: flush them, and let one
+   * more iteration finish the uv closes. */
+  lua_pushcfunction(lv->L, close_luv_handles);
+  if (lua_pcall(lv->L, 0, 0, 0) != LUA_OK)
+    lua_pop(lv->L, 1);
+  uv_run(lv->loop, UV_RUN_NOWAIT);
   lua_close(lv->L);
   lv->L = NULL;
   lv_task_shutdown();
   lv_loop_flush();
-  uv_run(lv->loop, UV_RUN_DEFAULT);
+  uv_run(lv->loop, UV_RUN_NOWAIT);
   lv_loop_flush();
-  if (lv->own_loop) {
-    /* libvirt's and our handles stay registered on the process-global
-     * event implementation; the loop memory is kept for them. */
-  }
   free(lv->errmsg);
   free(lv);
   instance = NULL;
