@@ -1,0 +1,125 @@
+-- The C embedding API: host/examples/embed.c and spec/embed/lifecycle.c are
+-- compiled against the build's libluvirt.a and run, also under valgrind
+-- (no definite leak, no memory error); then `make install` into a DESTDIR
+-- and the example compiled with pkg-config against that copy
+-- (scripts/check-install.sh).
+local fx = require "spec.helpers.fixtures"
+
+local BUILD = os.getenv("BUILD") or "build"
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok == true, code
+end
+
+local function q(s)
+  return "'" .. s:gsub("'", [['\'']]) .. "'"
+end
+
+local function need(tool, package)
+  assert(sh("command -v " .. tool), ("%s is needed for the embed specs (Debian: %s)"):format(tool, package))
+end
+
+local tmp
+
+-- cc SRC against the build's static library; the path of the program.
+local function build(src, name)
+  local flags = sh("pkg-config --cflags --libs libvirt libvirt-qemu libvirt-lxc libvirt-admin lua5.4 libuv")
+  local out = tmp .. "/" .. name
+  local cmd = ("${CC:-cc} -std=c11 -Wall -Wextra -Werror -g -Ihost -o %s %s %s %s -llua5.4-luv -lpthread")
+    :format(q(out), q(src), q(BUILD .. "/libluvirt.a"), flags:gsub("\n", " "))
+  local log, ok = sh(cmd)
+  assert(ok, "cannot build " .. src .. ":\n" .. log)
+  return out
+end
+
+-- Run under valgrind: only definite leaks and memory errors count.  glibc
+-- keeps a resolver context per thread for the thread's life, and the pool's
+-- threads live until exit: spec/embed/valgrind.supp names that one.
+local function valgrind(cmd)
+  return sh(("valgrind --quiet --error-exitcode=99 --leak-check=full " ..
+    "--errors-for-leak-kinds=definite --show-leak-kinds=definite " ..
+    "--suppressions=spec/embed/valgrind.supp %s"):format(cmd))
+end
+
+describe("the embedding API", function()
+  setup(function()
+    need("cc", "gcc")
+    need("pkg-config", "pkg-config")
+    assert(io.open(BUILD .. "/libluvirt.a"), "no " .. BUILD .. "/libluvirt.a: build first")
+    tmp = fx.tmpdir()
+  end)
+  teardown(function()
+    if tmp then os.execute("rm -rf " .. q(tmp)) end
+  end)
+
+  describe("host/examples/embed.c", function()
+    local prog
+    setup(function() prog = build("host/examples/embed.c", "embed") end)
+
+    it("runs a script on the program's own uv loop, next to the program's timer", function()
+      local out, ok = sh(prog)
+      assert(ok, out)
+      assert.matches("domain\ttest\t1\n", out)
+      assert.matches("event\ttest\t" .. 3 .. "\t", out)        -- EVENT_SUSPENDED
+      assert.matches("script done\n", out)
+      local ticks = tonumber(out:match("own timer ticked (%d+) times"))
+      assert.is_true(ticks and ticks >= 1, out)
+      assert.matches("\nok\n$", out)
+    end)
+
+    it("runs on luvirt's own loop driven from poll(2) with the backend fd and timeout", function()
+      local out, ok = sh(prog .. " --foreign")
+      assert(ok, out)
+      assert.matches("script done\n", out)
+      assert.matches("poll%(2%) woke %d+ times", out)
+      assert.matches("\nok\n$", out)
+    end)
+
+    it("reports a failing script with an exit status, never exit() from the library", function()
+      local out, ok = sh(prog .. " test:///no/such/file.xml")
+      assert.is_false(ok)
+      assert.matches("embed: the script failed: ", out)
+      assert.matches("FAILED\n$", out)
+    end)
+
+    it("leaks nothing definitely and makes no memory error, under valgrind", function()
+      need("valgrind", "valgrind")
+      for _, mode in ipairs({ "", " --foreign" }) do
+        local out, ok, code = valgrind(prog .. mode)
+        assert(ok, ("valgrind exit %s for embed%s:\n%s"):format(tostring(code), mode, out))
+        assert.matches("\nok\n", out)
+      end
+    end)
+  end)
+
+  describe("spec/embed/lifecycle.c", function()
+    local prog
+    setup(function() prog = build("spec/embed/lifecycle.c", "lifecycle") end)
+
+    it("gets error codes and messages, refuses nested runs and a second instance, " ..
+       "closes with work in flight, and starts again", function()
+      local out, ok = sh(prog)
+      assert(ok, out)
+      assert.not_matches("not ok", out)
+      assert.matches("\n0 failed\n$", out)
+    end)
+
+    it("does all that with no definite leak and no memory error, under valgrind", function()
+      need("valgrind", "valgrind")
+      local out, ok, code = valgrind(prog)
+      assert(ok, ("valgrind exit %s:\n%s"):format(tostring(code), out))
+      assert.matches("\n0 failed\n", out)
+    end)
+  end)
+
+  it("installs with DESTDIR, and a program built with pkg-config against the copy runs",
+    function()
+      need("make", "make")
+      local out, ok = sh("sh scripts/check-install.sh " .. q(BUILD))
+      assert(ok, out)
+      assert.matches("check%-install: ok", out)
+    end)
+end)
