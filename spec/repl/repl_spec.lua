@@ -33,9 +33,11 @@ Term.__index = Term
 local function start(home, extra_env)
   local self = setmetatable({ home = home }, Term)
   self.sock = home .. "/tmux.sock"
-  local env = "env -u TMUX HOME=" .. q(home) .. " " .. (extra_env or "")
+  local cmd = ("env -u TMUX HOME=%s %s %s; echo $? > %s"):format(
+    q(home), extra_env or "", q(LUVIRT), q(home .. "/exit-status"))
+  os.remove(home .. "/exit-status")
   local _, ok = sh(("env -u TMUX tmux -S %s new-session -d -s repl -x 160 -y 50 %s"):format(
-    q(self.sock), q(env .. " " .. LUVIRT)))
+    q(self.sock), q(cmd)))
   assert(ok, "tmux could not start the REPL")
   self:wait_for("^>", 5000)
   return self
@@ -103,6 +105,17 @@ end
 
 function Term:alive()
   return select(2, self:tmux("has-session -t repl")) == true
+end
+
+-- Wait for luvirt to exit; its exit status.
+function Term:exit_status(timeout)
+  local deadline = now_ms() + (timeout or 3000)
+  while self:alive() and now_ms() < deadline do virt.sleep(50) end
+  assert(not self:alive(), "luvirt did not exit; the screen:\n" .. self:screen())
+  local f = assert(io.open(self.home .. "/exit-status"))
+  local status = tonumber(f:read("a"))
+  f:close()
+  return status
 end
 
 function Term:close()
@@ -216,18 +229,27 @@ describe("the REPL", function()
     term:run("'still here'")
     assert.truthy(term:screen():find('"still here"', 1, true))
     term:type(nil, "C-d")
-    local deadline = now_ms() + 3000
-    while term:alive() and now_ms() < deadline do virt.sleep(50) end
-    assert.is_false(term:alive())
+    assert.equals(0, term:exit_status())
+  end)
+
+  it("exits cleanly on Ctrl-D with an interrupted chunk still asleep", function()
+    term = start(home)
+    term:run('conn = virt.new{uri="test:///default"}')
+    term:type("virt.sleep(60000)", "Enter")
+    virt.sleep(200)
+    term:type(nil, "C-c")
+    term:wait_for("^interrupted$", 1000)
+    local t0 = now_ms()
+    term:type(nil, "C-d")
+    assert.equals(0, term:exit_status(3000))
+    assert.is_true(now_ms() - t0 < 3000)
   end)
 
   it("keeps its history across a restart, in a private ~/.luvirt_history", function()
     term = start(home)
     term:run("histmark = 4242")
     term:type(nil, "C-d")
-    local deadline = now_ms() + 3000
-    while term:alive() and now_ms() < deadline do virt.sleep(50) end
-    assert.is_false(term:alive(), "luvirt did not exit on Ctrl-D")
+    assert.equals(0, term:exit_status())
     local f = assert(io.open(home .. "/.luvirt_history"))
     assert.truthy(f:read("a"):find("histmark = 4242", 1, true))
     f:close()
