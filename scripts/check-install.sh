@@ -23,12 +23,19 @@ for f in bin/luvirt include/luvirt.h lib/libluvirt.so.0 lib/libluvirt.so lib/lib
   [ -e "$root$prefix/$f" ] || fail "not installed: $prefix/$f"
 done
 
+# a sanitizer build (make asan) needs the sanitizers in what links to it
+san= preload=
+if nm -D "$BUILD/libluvirt.so" 2>/dev/null | grep -q __asan_; then
+  san="-fsanitize=address,undefined"
+  preload="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
+fi
+
 echo "=== cc embed.c \$(pkg-config --cflags --libs luvirt)"
 export PKG_CONFIG_PATH="$root$prefix/lib/pkgconfig"
 flags=$(pkg-config --cflags --libs luvirt) || fail "pkg-config does not know luvirt"
 echo "pkg-config: $flags"
 case "$flags" in *"$root"*) ;; *) fail "pkg-config's flags do not point into the installed copy";; esac
-${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$tmp/embed" host/examples/embed.c $flags ||
+${CC:-cc} -std=c11 -Wall -Wextra -Werror $san -o "$tmp/embed" host/examples/embed.c $flags ||
   fail "the example does not compile against the installed copy"
 
 echo "=== run it against the installed libluvirt.so"
@@ -43,6 +50,6 @@ out=$("$root$prefix/bin/luvirt" -e 'print(require("virt").new{uri="test:///defau
 [ -n "$out" ] || fail "the installed luvirt printed nothing"
 lp="$root$prefix/share/lua/5.4/?.lua;$root$prefix/share/lua/5.4/?/init.lua"
 cp="$root$prefix/lib/lua/5.4/?.so"
-lua5.4 -e "package.path='$lp'; package.cpath='$cp;'..package.cpath
+LD_PRELOAD="$preload" lua5.4 -e "package.path='$lp'; package.cpath='$cp;'..package.cpath
   print(require('virt').new{uri='test:///default'}:get_hostname())" || fail "plain lua5.4 cannot use the installed module"
 echo "check-install: ok"

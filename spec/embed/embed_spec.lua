@@ -24,12 +24,17 @@ end
 
 local tmp
 
+-- A sanitizer build (make asan) links its programs with the sanitizers,
+-- and they, not valgrind (which cannot run them), check memory.
+local SANITIZED = select(2, sh("nm " .. q(BUILD .. "/libluvirt.a") .. " | grep -q __asan_"))
+local SANFLAGS = SANITIZED and "-fsanitize=address,undefined" or ""
+
 -- cc SRC against the build's static library; the path of the program.
 local function build(src, name)
   local flags = sh("pkg-config --cflags --libs libvirt libvirt-qemu libvirt-lxc libvirt-admin lua5.4 libuv")
   local out = tmp .. "/" .. name
-  local cmd = ("${CC:-cc} -std=c11 -Wall -Wextra -Werror -g -Ihost -o %s %s %s %s -llua5.4-luv -lpthread")
-    :format(q(out), q(src), q(BUILD .. "/libluvirt.a"), flags:gsub("\n", " "))
+  local cmd = ("${CC:-cc} -std=c11 -Wall -Wextra -Werror -g %s -Ihost -o %s %s %s %s -llua5.4-luv -lpthread")
+    :format(SANFLAGS, q(out), q(src), q(BUILD .. "/libluvirt.a"), flags:gsub("\n", " "))
   local log, ok = sh(cmd)
   assert(ok, "cannot build " .. src .. ":\n" .. log)
   return out
@@ -38,7 +43,9 @@ end
 -- Run under valgrind: only definite leaks and memory errors count.  glibc
 -- keeps a resolver context per thread for the thread's life, and the pool's
 -- threads live until exit: spec/embed/valgrind.supp names that one.
+local CHECKER = SANITIZED and "ASan/UBSan (a sanitizer build)" or "valgrind"
 local function valgrind(cmd)
+  if SANITIZED then return sh(cmd) end
   return sh(("valgrind --quiet --error-exitcode=99 --leak-check=full " ..
     "--errors-for-leak-kinds=definite --show-leak-kinds=definite " ..
     "--suppressions=spec/embed/valgrind.supp %s"):format(cmd))
@@ -85,11 +92,11 @@ describe("the embedding API", function()
       assert.matches("FAILED\n$", out)
     end)
 
-    it("leaks nothing definitely and makes no memory error, under valgrind", function()
-      need("valgrind", "valgrind")
+    it("leaks nothing definitely and makes no memory error, under " .. CHECKER, function()
+      if not SANITIZED then need("valgrind", "valgrind") end
       for _, mode in ipairs({ "", " --foreign" }) do
         local out, ok, code = valgrind(prog .. mode)
-        assert(ok, ("valgrind exit %s for embed%s:\n%s"):format(tostring(code), mode, out))
+        assert(ok, ("%s: exit %s for embed%s:\n%s"):format(CHECKER, tostring(code), mode, out))
         assert.matches("\nok\n", out)
       end
     end)
@@ -107,10 +114,10 @@ describe("the embedding API", function()
       assert.matches("\n0 failed\n$", out)
     end)
 
-    it("does all that with no definite leak and no memory error, under valgrind", function()
-      need("valgrind", "valgrind")
+    it("does all that with no definite leak and no memory error, under " .. CHECKER, function()
+      if not SANITIZED then need("valgrind", "valgrind") end
       local out, ok, code = valgrind(prog)
-      assert(ok, ("valgrind exit %s:\n%s"):format(tostring(code), out))
+      assert(ok, ("%s: exit %s:\n%s"):format(CHECKER, tostring(code), out))
       assert.matches("\n0 failed\n", out)
     end)
   end)
