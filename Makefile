@@ -108,7 +108,7 @@ install: all
 	install -m 644 host/luvirt.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(BUILD)/virt/core.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/virt/core.so
 	install -m 644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/5.4/virt/
-	cp -r stdlib $(DESTDIR)$(PREFIX)/share/luvirt/
+	if [ -d stdlib ]; then cp -r stdlib $(DESTDIR)$(PREFIX)/share/luvirt/; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' host/luvirt.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/luvirt.pc
 
