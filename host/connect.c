@@ -237,9 +237,18 @@ static int p_open(lua_State *L, lv_job *j)
 {
   struct a_open *a = (struct a_open *)j;
   lv_obj *o = lv_obj_push(L, &lv_connect_class, a->conn, 0);
+  a->conn = NULL;               /* the object owns it now */
   if (a->inline_calls)
     o->flags |= LV_OBJ_INLINE;
   return 1;
+}
+
+/* A result nobody took (the state closed while the open ran) is closed. */
+static void f_open(lv_job *j)
+{
+  struct a_open *a = (struct a_open *)j;
+  if (a->conn)
+    virConnectClose(a->conn);
 }
 
 /* Opening the in-process test driver reads at most a local file: no worker. */
@@ -253,6 +262,7 @@ static int in_process(const char *uri)
 static int l_new(lua_State *L)
 {
   LV_JOB_DECL(struct a_open, a, w_open, p_open);
+  a.job.fini = f_open;
   virConnectAuth auth;
   int credtypes[16];
   auth_ctx actx = {L, 0, 0};
@@ -659,13 +669,23 @@ static int w_lookup(lv_job *j)
 
 static int p_lookup(lua_State *L, lv_job *j)
 {
-  lv_obj_push(L, &lv_domain_class, ((struct a_lookup *)j)->dom, 1);
+  struct a_lookup *a = (struct a_lookup *)j;
+  lv_obj_push(L, &lv_domain_class, a->dom, 1);
+  a->dom = NULL;
   return 1;
+}
+
+static void f_lookup(lv_job *j)
+{
+  struct a_lookup *a = (struct a_lookup *)j;
+  if (a->dom)
+    virDomainFree(a->dom);
 }
 
 static int lookup(lua_State *L, int how)
 {
   LV_JOB_DECL(struct a_lookup, a, w_lookup, p_lookup);
+  a.job.fini = f_lookup;
   a.conn = lv_job_hold(&a.job, L, 1, &lv_connect_class);
   if (how == L_ID) {
     lua_Integer id = luaL_checkinteger(L, 2);
