@@ -137,6 +137,31 @@ void lv_connect_untrack(lv_conn *c, int id, lv_dereg_fn dereg)
     }
 }
 
+int lv_cb_registered(lua_State *L, lv_conn *c, lv_cb *cb, int id, lv_dereg_fn dereg)
+{
+  if (id < 0) {
+    lv_error e;
+    lv_error_save(&e);
+    lv_cb_free(cb);
+    return lv_error_raise(L, &e);
+  }
+  cb->id = id;
+  lv_connect_track(c, id, dereg);
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int lv_cb_deregister(lua_State *L, lv_dereg_fn dereg)
+{
+  lv_conn *c = lv_connect_checkobj(L, 1);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, id >= 0 && id <= 0x7fffffff, 2, "callback id out of range");
+  if (dereg(c->obj.ptr, (int)id) < 0)
+    return lv_error_raise_last(L);
+  lv_connect_untrack(c, (int)id, dereg);
+  return 0;
+}
+
 /* ------------------------------------------------------------------ open */
 
 typedef struct auth_ctx {

@@ -323,27 +323,12 @@ static int c_domain_event_register_any(lua_State *L)
     return luaL_argerror(L, 3, "unknown domain event id");
   cb = lv_cb_new(L, 4, 1, 1);
   id = virConnectDomainEventRegisterAny(c->obj.ptr, dom, (int)evid, f, cb, lv_cb_free);
-  if (id < 0) {
-    lv_error e;
-    lv_error_save(&e);
-    lv_cb_free(cb);
-    return lv_error_raise(L, &e);
-  }
-  cb->id = id;
-  lv_connect_track(c, id, dereg_any);
-  lua_pushinteger(L, id);
-  return 1;
+  return lv_cb_registered(L, c, cb, id, dereg_any);
 }
 
 static int c_domain_event_deregister_any(lua_State *L)
 {
-  lv_conn *c = lv_connect_checkobj(L, 1);
-  lua_Integer id = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, id >= 0 && id <= 0x7fffffff, 2, "callback id out of range");
-  if (virConnectDomainEventDeregisterAny(c->obj.ptr, (int)id) < 0)
-    return lv_error_raise_last(L);
-  lv_connect_untrack(c, (int)id, dereg_any);
-  return 0;
+  return lv_cb_deregister(L, dereg_any);
 }
 
 /* The legacy API: one lifecycle callback per connection. */

@@ -236,6 +236,11 @@ lv_conn *lv_connect_checkobj(lua_State *L, int idx);
 /* Remember a callback registration so close() can undo it. */
 void lv_connect_track(lv_conn *c, int id, lv_dereg_fn dereg);
 void lv_connect_untrack(lv_conn *c, int id, lv_dereg_fn dereg);
+/* The common ends of every event registration: given libvirt's answer for
+ * cb, raise (freeing cb) or remember the registration and push its id;
+ * and conn:xxx_event_deregister_any(id) through dereg. */
+int lv_cb_registered(lua_State *L, lv_conn *c, lv_cb *cb, int id, lv_dereg_fn dereg);
+int lv_cb_deregister(lua_State *L, lv_dereg_fn dereg);
 /* Push a child object (a Domain...) whose parent is the connection at conn_idx. */
 #define lv_push_child(L, cls, ptr, conn_idx) lv_obj_push((L), (cls), (ptr), (conn_idx))
 

@@ -57,27 +57,12 @@ int lv_objev_register(lua_State *L, const lv_objev_family *fam)
     return luaL_argerror(L, 3, lua_pushfstring(L, "unknown %s event id", fam->cls->label));
   cb = lv_cb_new(L, 4, 1, 1);
   id = fam->reg(c->obj.ptr, obj, (int)evid, f, cb);
-  if (id < 0) {
-    lv_error e;
-    lv_error_save(&e);
-    lv_cb_free(cb);
-    return lv_error_raise(L, &e);
-  }
-  cb->id = id;
-  lv_connect_track(c, id, fam->dereg);
-  lua_pushinteger(L, id);
-  return 1;
+  return lv_cb_registered(L, c, cb, id, fam->dereg);
 }
 
 int lv_objev_deregister(lua_State *L, const lv_objev_family *fam)
 {
-  lv_conn *c = lv_connect_checkobj(L, 1);
-  lua_Integer id = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, id >= 0 && id <= 0x7fffffff, 2, "callback id out of range");
-  if (fam->dereg(c->obj.ptr, (int)id) < 0)
-    return lv_error_raise_last(L);
-  lv_connect_untrack(c, (int)id, fam->dereg);
-  return 0;
+  return lv_cb_deregister(L, fam->dereg);
 }
 
 /* fn(conn, net, event, detail) */

@@ -47,27 +47,12 @@ static int c_register(lua_State *L)
   cb = lv_cb_new(L, 4, 1, 1);
   id = virConnectDomainQemuMonitorEventRegister(c->obj.ptr, dom, event, ev_monitor, cb,
                                                 lv_cb_free, flags);
-  if (id < 0) {
-    lv_error e;
-    lv_error_save(&e);
-    lv_cb_free(cb);
-    return lv_error_raise(L, &e);
-  }
-  cb->id = id;
-  lv_connect_track(c, id, dereg);
-  lua_pushinteger(L, id);
-  return 1;
+  return lv_cb_registered(L, c, cb, id, dereg);
 }
 
 static int c_deregister(lua_State *L)
 {
-  lv_conn *c = lv_connect_checkobj(L, 1);
-  lua_Integer id = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, id >= 0 && id <= 0x7fffffff, 2, "callback id out of range");
-  if (virConnectDomainQemuMonitorEventDeregister(c->obj.ptr, (int)id) < 0)
-    return lv_error_raise_last(L);
-  lv_connect_untrack(c, (int)id, dereg);
-  return 0;
+  return lv_cb_deregister(L, dereg);
 }
 
 /* --------------------------------------- monitor commands with files */
