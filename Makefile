@@ -81,7 +81,10 @@ deps:
 	@sh scripts/install-deps.sh $(DEBS)
 # `make demo` works on a fresh machine: deps first, then the build
 
-check: all
+# like demo: a fresh machine gets its packages first, then the build (a
+# sub-make, so pkg-config is asked after they exist)
+check: deps
+	@$(MAKE) --no-print-directory all
 	@sh scripts/check.sh $(BUILD)
 
 demo: deps
