@@ -11,87 +11,33 @@
 #include <stdlib.h>
 #include "lv.h"
 
-/* Push fn, conn and a Domain for dom; NULL if not on the loop thread. */
-static lua_State *begin(void *opaque, virDomainPtr dom)
-{
-  lv_cb *cb = opaque;
-  lua_State *L = lv_cb_begin(cb);
-  if (!L)
-    return NULL;
-  virDomainRef(dom);
-  lv_obj_push(L, &lv_domain_class, dom, -1);   /* parent: the connection */
-  return L;
-}
+/* What one event delivers after (conn, dom): a list of typed values.
+ * Every callback below only fills one of these; deliver() pushes and calls
+ * under lua_pcall, so even a memory error while pushing stays in Lua. */
+typedef struct evarg {
+  char t;                       /* i integer, u unsigned 64, s string, p params, g graphics */
+  union {
+    long long i;
+    unsigned long long u;
+    const char *s;
+  } v;
+} evarg;
 
-#define CALL(L, n) lv_cb_call((L), 2 + (n), "a domain event callback")
+typedef struct evargs {
+  lv_cb *cb;
+  virDomainPtr dom;
+  int n;
+  evarg a[6];
+  virTypedParameterPtr params;
+  int nparams;
+  const virDomainEventGraphicsAddress *local, *remote;
+  const virDomainEventGraphicsSubject *subject;
+} evargs;
 
-static int ev_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *op)
-{
-  lua_State *L = begin(op, d);
-  (void)c;
-  if (L) {
-    lua_pushinteger(L, event);
-    lua_pushinteger(L, detail);
-    CALL(L, 2);
-  }
-  return 0;
-}
-
-static void ev_generic(virConnectPtr c, virDomainPtr d, void *op)
-{
-  lua_State *L = begin(op, d);
-  (void)c;
-  if (L)
-    CALL(L, 0);
-}
-
-static void ev_rtc(virConnectPtr c, virDomainPtr d, long long off, void *op)
-{
-  lua_State *L = begin(op, d);
-  (void)c;
-  if (L) {
-    lua_pushinteger(L, off);
-    CALL(L, 1);
-  }
-}
-
-static void ev_int(virConnectPtr c, virDomainPtr d, int v, void *op)
-{
-  lua_State *L = begin(op, d);
-  (void)c;
-  if (L) {
-    lua_pushinteger(L, v);
-    CALL(L, 1);
-  }
-}
-
-static void ev_io_error(virConnectPtr c, virDomainPtr d, const char *src,
-                        const char *alias, int action, void *op)
-{
-  lua_State *L = begin(op, d);
-  (void)c;
-  if (L) {
-    lua_pushstring(L, src);
-    lua_pushstring(L, alias);
-    lua_pushinteger(L, action);
-    CALL(L, 3);
-  }
-}
-
-static void ev_io_error_reason(virConnectPtr c, virDomainPtr d, const char *src,
-                               const char *alias, int action, const char *reason,
-                               void *op)
-{
-  lua_State *L = begin(op, d);
-  (void)c;
-  if (L) {
-    lua_pushstring(L, src);
-    lua_pushstring(L, alias);
-    lua_pushinteger(L, action);
-    lua_pushstring(L, reason);
-    CALL(L, 4);
-  }
-}
+#define ARG_I(e, x) ((e)->a[(e)->n].t = 'i', (e)->a[(e)->n++].v.i = (x))
+#define ARG_U(e, x) ((e)->a[(e)->n].t = 'u', (e)->a[(e)->n++].v.u = (x))
+#define ARG_S(e, x) ((e)->a[(e)->n].t = 's', (e)->a[(e)->n++].v.s = (x))
+#define ARG_T(e, tag) ((e)->a[(e)->n++].t = (tag))
 
 static void push_gaddr(lua_State *L, const virDomainEventGraphicsAddress *a)
 {
@@ -103,21 +49,9 @@ static void push_gaddr(lua_State *L, const virDomainEventGraphicsAddress *a)
   }
 }
 
-static void ev_graphics(virConnectPtr c, virDomainPtr d, int phase,
-                        const virDomainEventGraphicsAddress *local,
-                        const virDomainEventGraphicsAddress *remote,
-                        const char *scheme, const virDomainEventGraphicsSubject *subj,
-                        void *op)
+static void push_subject(lua_State *L, const virDomainEventGraphicsSubject *subj)
 {
-  lua_State *L = begin(op, d);
   int i;
-  (void)c;
-  if (!L)
-    return;
-  lua_pushinteger(L, phase);
-  push_gaddr(L, local);
-  push_gaddr(L, remote);
-  lua_pushstring(L, scheme);
   lua_createtable(L, subj ? subj->nidentity : 0, 0);
   for (i = 0; subj && i < subj->nidentity; i++) {
     lua_createtable(L, 0, 2);
@@ -125,143 +59,242 @@ static void ev_graphics(virConnectPtr c, virDomainPtr d, int phase,
     lv_setfield_str(L, "name", subj->identities[i].name);
     lua_rawseti(L, -2, i + 1);
   }
-  CALL(L, 5);
+}
+
+/* fn(conn, dom, ...) with the values of e; runs under lua_pcall */
+static int push_and_call(lua_State *L)
+{
+  evargs *e = lua_touserdata(L, 1);
+  int i;
+  lua_settop(L, 0);
+  luaL_checkstack(L, 10 + e->n, "event arguments");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->cb->fn);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->cb->conn);
+  lv_obj_push(L, &lv_domain_class, e->dom, 2);   /* parent: the connection */
+  e->dom = NULL;                                 /* the object owns the reference */
+  for (i = 0; i < e->n; i++) {
+    evarg *a = &e->a[i];
+    switch (a->t) {
+    case 'i': lua_pushinteger(L, a->v.i); break;
+    case 'u': lv_push_uint64(L, a->v.u); break;
+    case 's': lua_pushstring(L, a->v.s); break;
+    case 'p': lv_tp_push(L, e->params, e->nparams); break;
+    case 'g':
+      push_gaddr(L, e->local);
+      push_gaddr(L, e->remote);
+      break;
+    case 'j': push_subject(L, e->subject); break;
+    }
+  }
+  lua_call(L, lua_gettop(L) - 1, 0);
+  return 0;
+}
+
+static void deliver(void *opaque, virDomainPtr dom, evargs *e)
+{
+  lua_State *L = lv_main_state();
+  e->cb = opaque;
+  e->dom = dom;
+  if (!L || !lv_loop_on_thread() || !lua_checkstack(L, 4))
+    return;
+  virDomainRef(dom);
+  lua_pushcfunction(L, push_and_call);
+  lua_pushlightuserdata(L, e);
+  lv_pcall(L, 1, 0, "a domain event callback");
+  if (e->dom)                   /* failed before the Domain object took it */
+    virDomainFree(e->dom);
+}
+
+static int ev_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *op)
+{
+  evargs e = {0};
+  (void)c;
+  ARG_I(&e, event);
+  ARG_I(&e, detail);
+  deliver(op, d, &e);
+  return 0;
+}
+
+static void ev_generic(virConnectPtr c, virDomainPtr d, void *op)
+{
+  evargs e = {0};
+  (void)c;
+  deliver(op, d, &e);
+}
+
+static void ev_rtc(virConnectPtr c, virDomainPtr d, long long off, void *op)
+{
+  evargs e = {0};
+  (void)c;
+  ARG_I(&e, off);
+  deliver(op, d, &e);
+}
+
+/* watchdog action, pm reasons, migration iteration */
+static void ev_int(virConnectPtr c, virDomainPtr d, int v, void *op)
+{
+  evargs e = {0};
+  (void)c;
+  ARG_I(&e, v);
+  deliver(op, d, &e);
+}
+
+static void ev_io_error(virConnectPtr c, virDomainPtr d, const char *src,
+                        const char *alias, int action, void *op)
+{
+  evargs e = {0};
+  (void)c;
+  ARG_S(&e, src);
+  ARG_S(&e, alias);
+  ARG_I(&e, action);
+  deliver(op, d, &e);
+}
+
+static void ev_io_error_reason(virConnectPtr c, virDomainPtr d, const char *src,
+                               const char *alias, int action, const char *reason,
+                               void *op)
+{
+  evargs e = {0};
+  (void)c;
+  ARG_S(&e, src);
+  ARG_S(&e, alias);
+  ARG_I(&e, action);
+  ARG_S(&e, reason);
+  deliver(op, d, &e);
+}
+
+static void ev_graphics(virConnectPtr c, virDomainPtr d, int phase,
+                        const virDomainEventGraphicsAddress *local,
+                        const virDomainEventGraphicsAddress *remote,
+                        const char *scheme, const virDomainEventGraphicsSubject *subj,
+                        void *op)
+{
+  evargs e = {0};
+  (void)c;
+  e.local = local;
+  e.remote = remote;
+  e.subject = subj;
+  ARG_I(&e, phase);
+  ARG_T(&e, 'g');               /* local, remote */
+  ARG_S(&e, scheme);
+  ARG_T(&e, 'j');               /* identities */
+  deliver(op, d, &e);
 }
 
 static void ev_block_job(virConnectPtr c, virDomainPtr d, const char *disk,
                          int type, int status, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushstring(L, disk);
-    lua_pushinteger(L, type);
-    lua_pushinteger(L, status);
-    CALL(L, 3);
-  }
+  ARG_S(&e, disk);
+  ARG_I(&e, type);
+  ARG_I(&e, status);
+  deliver(op, d, &e);
 }
 
 static void ev_disk_change(virConnectPtr c, virDomainPtr d, const char *old,
                            const char *new, const char *alias, int reason, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushstring(L, old);
-    lua_pushstring(L, new);
-    lua_pushstring(L, alias);
-    lua_pushinteger(L, reason);
-    CALL(L, 4);
-  }
+  ARG_S(&e, old);
+  ARG_S(&e, new);
+  ARG_S(&e, alias);
+  ARG_I(&e, reason);
+  deliver(op, d, &e);
 }
 
+/* tray change: alias, reason */
 static void ev_str_int(virConnectPtr c, virDomainPtr d, const char *s, int v, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushstring(L, s);
-    lua_pushinteger(L, v);
-    CALL(L, 2);
-  }
-}
-
-static void ev_pm(virConnectPtr c, virDomainPtr d, int reason, void *op)
-{
-  ev_int(c, d, reason, op);
+  ARG_S(&e, s);
+  ARG_I(&e, v);
+  deliver(op, d, &e);
 }
 
 static void ev_balloon(virConnectPtr c, virDomainPtr d, unsigned long long actual, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lv_push_uint64(L, actual);
-    CALL(L, 1);
-  }
+  ARG_U(&e, actual);
+  deliver(op, d, &e);
 }
 
+/* device added, removed, removal failed: alias */
 static void ev_str(virConnectPtr c, virDomainPtr d, const char *s, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushstring(L, s);
-    CALL(L, 1);
-  }
+  ARG_S(&e, s);
+  deliver(op, d, &e);
 }
 
+/* tunable, job completed */
 static void ev_params(virConnectPtr c, virDomainPtr d, virTypedParameterPtr p,
                       int n, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lv_tp_push(L, p, n);
-    CALL(L, 1);
-  }
+  e.params = p;
+  e.nparams = n;
+  ARG_T(&e, 'p');
+  deliver(op, d, &e);
 }
 
-static void ev_agent(virConnectPtr c, virDomainPtr d, int state, int reason, void *op)
+/* agent lifecycle: state, reason */
+static void ev_int_int(virConnectPtr c, virDomainPtr d, int a, int b, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushinteger(L, state);
-    lua_pushinteger(L, reason);
-    CALL(L, 2);
-  }
+  ARG_I(&e, a);
+  ARG_I(&e, b);
+  deliver(op, d, &e);
 }
 
+/* metadata change: type, nsuri */
 static void ev_int_str(virConnectPtr c, virDomainPtr d, int type, const char *s, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushinteger(L, type);
-    lua_pushstring(L, s);
-    CALL(L, 2);
-  }
+  ARG_I(&e, type);
+  ARG_S(&e, s);
+  deliver(op, d, &e);
 }
 
 static void ev_threshold(virConnectPtr c, virDomainPtr d, const char *dev,
                          const char *path, unsigned long long threshold,
                          unsigned long long excess, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushstring(L, dev);
-    lua_pushstring(L, path);
-    lv_push_uint64(L, threshold);
-    lv_push_uint64(L, excess);
-    CALL(L, 4);
-  }
+  ARG_S(&e, dev);
+  ARG_S(&e, path);
+  ARG_U(&e, threshold);
+  ARG_U(&e, excess);
+  deliver(op, d, &e);
 }
 
 static void ev_memfail(virConnectPtr c, virDomainPtr d, int recipient, int action,
                        unsigned int flags, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushinteger(L, recipient);
-    lua_pushinteger(L, action);
-    lua_pushinteger(L, flags);
-    CALL(L, 3);
-  }
+  ARG_I(&e, recipient);
+  ARG_I(&e, action);
+  ARG_I(&e, flags);
+  deliver(op, d, &e);
 }
 
 static void ev_memdev(virConnectPtr c, virDomainPtr d, const char *alias,
                       unsigned long long size, void *op)
 {
-  lua_State *L = begin(op, d);
+  evargs e = {0};
   (void)c;
-  if (L) {
-    lua_pushstring(L, alias);
-    lv_push_uint64(L, size);
-    CALL(L, 2);
-  }
+  ARG_S(&e, alias);
+  ARG_U(&e, size);
+  deliver(op, d, &e);
 }
 
 /* The C callback for each event id, in libvirt's order. */
@@ -280,14 +313,14 @@ static virConnectDomainEventGenericCallback callback_for(int id)
   case VIR_DOMAIN_EVENT_ID_BLOCK_JOB: return CB(ev_block_job);
   case VIR_DOMAIN_EVENT_ID_DISK_CHANGE: return CB(ev_disk_change);
   case VIR_DOMAIN_EVENT_ID_TRAY_CHANGE: return CB(ev_str_int);
-  case VIR_DOMAIN_EVENT_ID_PMWAKEUP: return CB(ev_pm);
-  case VIR_DOMAIN_EVENT_ID_PMSUSPEND: return CB(ev_pm);
+  case VIR_DOMAIN_EVENT_ID_PMWAKEUP: return CB(ev_int);
+  case VIR_DOMAIN_EVENT_ID_PMSUSPEND: return CB(ev_int);
   case VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE: return CB(ev_balloon);
-  case VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK: return CB(ev_pm);
+  case VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK: return CB(ev_int);
   case VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED: return CB(ev_str);
   case VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2: return CB(ev_block_job);
   case VIR_DOMAIN_EVENT_ID_TUNABLE: return CB(ev_params);
-  case VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE: return CB(ev_agent);
+  case VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE: return CB(ev_int_int);
   case VIR_DOMAIN_EVENT_ID_DEVICE_ADDED: return CB(ev_str);
   case VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION: return CB(ev_int);
   case VIR_DOMAIN_EVENT_ID_JOB_COMPLETED: return CB(ev_params);
