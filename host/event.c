@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <stdlib.h>
+#include <string.h>
 #include "lv.h"
 
 static void handle_cb(int watch, int fd, int events, void *opaque)
@@ -109,17 +110,21 @@ static int e_run_default(lua_State *L)
 }
 
 /* For the loop-contract specs: remove a watch or timer from another
- * thread after delay ms, as libvirt's worker threads do. */
+ * thread after delay ms, as libvirt's worker threads do, or change a
+ * watch's events there (as a client call on a worker does to its socket's
+ * watch). */
 typedef struct remote_rm {
   uv_thread_t th;
-  int id, timer, delay;
+  int id, timer, delay, update, events;
 } remote_rm;
 
 static void remote_rm_main(void *arg)
 {
   remote_rm *r = arg;
   uv_sleep((unsigned)r->delay);
-  if (r->timer)
+  if (r->update)
+    virEventUpdateHandle(r->id, r->events);
+  else if (r->timer)
     virEventRemoveTimeout(r->id);
   else
     virEventRemoveHandle(r->id);
@@ -129,12 +134,28 @@ static int e_remove_from_thread(lua_State *L)
 {
   static const char *const kinds[] = {"handle", "timeout", NULL};
   remote_rm *r = lua_newuserdatauv(L, sizeof *r, 0);
+  memset(r, 0, sizeof *r);
   r->timer = luaL_checkoption(L, 1, NULL, kinds);
   r->id = check_int(L, 2, 0, 0x7fffffff);
   r->delay = check_int(L, 3, 0, 60000);
   if (uv_thread_create(&r->th, remote_rm_main, r) < 0)
     return luaL_error(L, "cannot start a thread");
   /* the thread is joined by the caller through join() below */
+  lua_pushlightuserdata(L, r);
+  return 2;
+}
+
+/* _update_from_thread(id, events, delay): virEventUpdateHandle there. */
+static int e_update_from_thread(lua_State *L)
+{
+  remote_rm *r = lua_newuserdatauv(L, sizeof *r, 0);
+  memset(r, 0, sizeof *r);
+  r->update = 1;
+  r->id = check_int(L, 1, 0, 0x7fffffff);
+  r->events = check_int(L, 2, 0, 15);
+  r->delay = check_int(L, 3, 0, 60000);
+  if (uv_thread_create(&r->th, remote_rm_main, r) < 0)
+    return luaL_error(L, "cannot start a thread");
   lua_pushlightuserdata(L, r);
   return 2;
 }
@@ -147,16 +168,18 @@ static int e_join(lua_State *L)
   return 0;
 }
 
-/* Counters: live watches/timers in the loop, free callbacks run. */
+/* Counters: live watches/timers in the loop, free callbacks run, wake-ups
+ * other threads asked of the loop. */
 static int e_stats(lua_State *L)
 {
   int w, t;
-  long f;
-  lv_loop_stats(&w, &t, &f);
+  long f, k;
+  lv_loop_stats(&w, &t, &f, &k);
   lua_pushinteger(L, w);
   lua_pushinteger(L, t);
   lua_pushinteger(L, f);
-  return 3;
+  lua_pushinteger(L, k);
+  return 4;
 }
 
 int luaopen_virt_event(lua_State *L)
@@ -171,6 +194,7 @@ int luaopen_virt_event(lua_State *L)
     {"register_default", e_register_default}, /* virEventRegisterDefaultImpl */
     {"run_default", e_run_default},         /* virEventRunDefaultImpl */
     {"_remove_from_thread", e_remove_from_thread},
+    {"_update_from_thread", e_update_from_thread},
     {"_join", e_join},
     {"_stats", e_stats},
     {NULL, NULL}};

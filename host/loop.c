@@ -8,7 +8,11 @@
  *    thread, which reconciles the uv handles with the wanted state ("dirty"
  *    queue); another thread queues the change and wakes the loop with
  *    uv_async_send;
- *  - one uv_poll_t per fd carries every watch on that fd;
+ *  - the fds live in a private epoll set that any thread may change
+ *    directly (epoll_ctl is thread-safe), watched by one uv_poll_t: a
+ *    client call on a worker disables and re-enables its socket's watch
+ *    without waking the loop thread (it used to cost a wake-up each way);
+ *    one entry per fd carries every watch on that fd;
  *  - ids are never reused; a removed watch or timer stays in its table,
  *    flagged, until the loop thread detaches it, and never fires again;
  *  - free callbacks run later from the async callback, once, never inside
@@ -22,8 +26,11 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 #include "lv.h"
 
 #define NBUCKET 256
@@ -42,8 +49,8 @@ typedef struct watch {
 
 struct fdpoll {
   int fd, dirty, renew, failed;
-  uv_poll_t *poll;              /* heap: outlives us while closing */
-  int cur;                      /* uv events being polled */
+  int cur;                      /* epoll events registered; 0: not in the set */
+  int refd;                     /* counted in L_.nref */
   watch *watches;
   fdpoll *hnext;                /* fd hash chain */
   fdpoll *qnext;                /* dirty queue */
@@ -70,9 +77,13 @@ static struct {
   uv_loop_t *loop;
   uv_thread_t thread;
   uv_async_t async;
+  uv_poll_t ep;                 /* on epfd */
+  int epfd;
+  int nref;                     /* fds with an enabled referenced watch */
   uv_mutex_t lock;
   int next_watch, next_timer, nwatch, ntimer;
   long nfree;
+  long nwake;                   /* wake-ups asked for by other threads */
   watch *watches[NBUCKET];
   timer *timers[NBUCKET];
   fdpoll *fds[NBUCKET];
@@ -172,24 +183,27 @@ static void queue_free(virFreeCallback ff, void *opaque)
   L_.fq_tail = f;
 }
 
-static int to_uv(int vir)
+static unsigned to_ep(int vir)
 {
-  int ev = 0;
+  unsigned ev = 0;
   if (vir & VIR_EVENT_HANDLE_READABLE)
-    ev |= UV_READABLE;
+    ev |= EPOLLIN;
   if (vir & VIR_EVENT_HANDLE_WRITABLE)
-    ev |= UV_WRITABLE;
+    ev |= EPOLLOUT;
   return ev;
 }
 
-static int to_vir(int uv)
+/* As libvirt's own poll loop reports them: error and hang-up as such. */
+static int to_vir(unsigned ep)
 {
   int ev = 0;
-  if (uv & UV_READABLE)
+  if (ep & EPOLLIN)
     ev |= VIR_EVENT_HANDLE_READABLE;
-  if (uv & UV_WRITABLE)
+  if (ep & EPOLLOUT)
     ev |= VIR_EVENT_HANDLE_WRITABLE;
-  if (uv & UV_DISCONNECT)
+  if (ep & EPOLLERR)
+    ev |= VIR_EVENT_HANDLE_ERROR;
+  if (ep & (EPOLLHUP | EPOLLRDHUP))
     ev |= VIR_EVENT_HANDLE_HANGUP;
   return ev;
 }
@@ -262,23 +276,24 @@ static void dispatch_fd(fdpoll *p, int vir)
     free(r);
 }
 
-static void reconcile(int clean);
-
-static void poll_cb(uv_poll_t *h, int status, int events)
+/* The epoll set has something ready: dispatch it, an fd at a time. */
+static void ep_cb(uv_poll_t *h, int status, int events)
 {
-  fdpoll *p = h->data;
-  if (status < 0) {
-    /* libuv stopped the handle; poll again at the next reconcile, so an
-     * error keeps being reported (level-triggered) until the watch goes. */
-    uv_mutex_lock(&L_.lock);
-    p->cur = 0;
-    mark_fd(p);
-    uv_mutex_unlock(&L_.lock);
-    dispatch_fd(p, VIR_EVENT_HANDLE_ERROR);
-    uv_async_send(&L_.async);
+  struct epoll_event evs[64];
+  int n, i;
+  (void)h;
+  (void)events;
+  if (status < 0)
     return;
+  n = epoll_wait(L_.epfd, evs, 64, 0);
+  for (i = 0; i < n; i++) {
+    fdpoll *p;
+    uv_mutex_lock(&L_.lock);
+    p = find_fd(evs[i].data.fd);  /* freed only by reconcile, on this thread */
+    uv_mutex_unlock(&L_.lock);
+    if (p)
+      dispatch_fd(p, to_vir(evs[i].events));
   }
-  dispatch_fd(p, to_vir(events));
 }
 
 static void timer_fire(timer *t)
@@ -341,11 +356,75 @@ static void unlink_timer(timer *t)
     *pp = t->hnext;
 }
 
-/* Lock held. */
+/* Lock held; any thread.  Makes the epoll set match p's watches.  Returns
+ * 1 when the loop thread has more to do: the set of referenced fds changed
+ * (uv_ref is the loop thread's), or epoll refused the fd (a regular file),
+ * which the watches are told from a clean stack. */
+static int ep_apply(fdpoll *p)
+{
+  watch *w;
+  unsigned want = 0;
+  int vir = 0, ref = 0, rc = 0;
+
+  for (w = p->watches; w; w = w->fnext)
+    if (!w->removed && w->events) {
+      vir |= w->events;
+      if (w->ref)
+        ref = 1;
+    }
+  /* A new watch may be on a new file that reuses the number of a closed
+   * one: register the fd afresh. */
+  if (p->renew) {
+    if (p->cur)
+      epoll_ctl(L_.epfd, EPOLL_CTL_DEL, p->fd, NULL);
+    p->cur = 0;
+    p->renew = 0;
+    p->failed = 0;
+  }
+  want = to_ep(vir);
+  if (want)
+    want |= EPOLLRDHUP;         /* hang-up even for a watch on writes only */
+  if (p->failed)
+    want = 0;                   /* epoll refused it: the watches were told */
+  if (want != (unsigned)p->cur) {
+    if (!want) {
+      epoll_ctl(L_.epfd, EPOLL_CTL_DEL, p->fd, NULL);
+      p->cur = 0;
+    } else {
+      struct epoll_event ev;
+      int r;
+      memset(&ev, 0, sizeof ev);
+      ev.events = want;
+      ev.data.fd = p->fd;
+      r = epoll_ctl(L_.epfd, p->cur ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, p->fd, &ev);
+      if (r < 0 && errno == EEXIST)
+        r = epoll_ctl(L_.epfd, EPOLL_CTL_MOD, p->fd, &ev);
+      else if (r < 0 && errno == ENOENT)   /* closed and reopened meanwhile */
+        r = epoll_ctl(L_.epfd, EPOLL_CTL_ADD, p->fd, &ev);
+      if (r == 0)
+        p->cur = (int)want;
+      else {
+        p->cur = 0;
+        p->failed = 1;          /* reported by reconcile */
+        rc = 1;
+      }
+    }
+  }
+  if (!p->cur)
+    ref = 0;
+  if (ref != p->refd) {
+    p->refd = ref;
+    L_.nref += ref ? 1 : -1;
+    rc = 1;
+  }
+  return rc;
+}
+
+/* Lock held; loop thread. */
 static void reconcile_fd(fdpoll *p)
 {
   watch **pp = &p->watches, *w;
-  int want = 0, ref = 0, live = 0;
+  int live = 0;
 
   while ((w = *pp)) {
     if (w->removed) {
@@ -357,46 +436,13 @@ static void reconcile_fd(fdpoll *p)
       continue;
     }
     live++;
-    want |= to_uv(w->events);
-    if (w->events && w->ref)
-      ref = 1;
     pp = &w->fnext;
   }
+  ep_apply(p);
   if (!live) {
-    close_handle((uv_handle_t *)p->poll);
     unlink_fd(p);
     free(p);
-    return;
   }
-  /* A new watch may be on a new file that reuses the number of a closed
-   * one: start from a fresh handle so libuv re-registers the fd. */
-  if (p->renew || !p->poll) {
-    close_handle((uv_handle_t *)p->poll);
-    p->poll = NULL;
-    p->cur = 0;
-    p->renew = 0;
-    p->failed = 0;
-    p->poll = malloc(sizeof *p->poll);
-    if (!p->poll || uv_poll_init(L_.loop, p->poll, p->fd) < 0) {
-      free(p->poll);
-      p->poll = NULL;
-      p->failed = 1;            /* reported below, outside the lock */
-      return;
-    }
-    p->poll->data = p;
-  }
-  if (want) {
-    want |= UV_DISCONNECT;
-    if (want != p->cur && uv_poll_start(p->poll, want, poll_cb) == 0)
-      p->cur = want;
-  } else if (p->cur) {
-    uv_poll_stop(p->poll);
-    p->cur = 0;
-  }
-  if (ref)
-    uv_ref((uv_handle_t *)p->poll);
-  else
-    uv_unref((uv_handle_t *)p->poll);
 }
 
 /* Lock held. */
@@ -495,7 +541,11 @@ static void reconcile(int clean)
       reconcile_timer(t);
     }
   }
-  /* Tell the watches of an fd libuv cannot poll, outside the lock. */
+  if (L_.nref > 0)
+    uv_ref((uv_handle_t *)&L_.ep);
+  else
+    uv_unref((uv_handle_t *)&L_.ep);
+  /* Tell the watches of an fd epoll refuses, outside the lock. */
   for (i = 0; i < NBUCKET && nfailed < 16; i++) {
     fdpoll *p;
     for (p = L_.fds[i]; p && nfailed < 16; p = p->hnext)
@@ -529,8 +579,12 @@ static void kick(void)
 {
   if (!L_.dispatching && lv_loop_on_thread())
     reconcile(0);
-  else
+  else {
+    uv_mutex_lock(&L_.lock);
+    L_.nwake++;
+    uv_mutex_unlock(&L_.lock);
     uv_async_send(&L_.async);
+  }
 }
 
 /* ---------------------------------------------- the six libvirt callbacks */
@@ -571,9 +625,12 @@ static int add_handle(int fd, int events, virEventHandleCallback cb,
   L_.watches[bucket(id)] = w;
   L_.nwatch++;
   p->renew = 1;
-  mark_fd(p);
-  uv_mutex_unlock(&L_.lock);
-  kick();
+  if (ep_apply(p)) {
+    mark_fd(p);
+    uv_mutex_unlock(&L_.lock);
+    kick();
+  } else
+    uv_mutex_unlock(&L_.lock);
   return id;
 }
 
@@ -584,7 +641,10 @@ static void update_handle(int id, int events)
   w = find_watch(id);
   if (w && !w->removed && w->events != events) {
     w->events = events;
-    mark_fd(w->fp);
+    if (ep_apply(w->fp))
+      mark_fd(w->fp);
+    else
+      w = NULL;                 /* done: the loop need not wake */
   } else
     w = NULL;
   uv_mutex_unlock(&L_.lock);
@@ -602,7 +662,8 @@ static int remove_handle(int id)
     return -1;
   }
   w->removed = 1;
-  mark_fd(w->fp);
+  ep_apply(w->fp);              /* out of the set now: it never fires again */
+  mark_fd(w->fp);               /* freed, and its free callback run, later */
   uv_mutex_unlock(&L_.lock);
   kick();
   return 0;
@@ -673,6 +734,7 @@ void lv_loop_ref_handle(int id, int ref)
   w = find_watch(id);
   if (w && !w->removed) {
     w->ref = ref;
+    ep_apply(w->fp);
     mark_fd(w->fp);
   }
   uv_mutex_unlock(&L_.lock);
@@ -692,7 +754,7 @@ void lv_loop_ref_timeout(int id, int ref)
   kick();
 }
 
-void lv_loop_stats(int *watches, int *timers, long *frees)
+void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes)
 {
   uv_mutex_lock(&L_.lock);
   if (watches)
@@ -701,6 +763,8 @@ void lv_loop_stats(int *watches, int *timers, long *frees)
     *timers = L_.ntimer;
   if (frees)
     *frees = L_.nfree;
+  if (wakes)
+    *wakes = L_.nwake;
   uv_mutex_unlock(&L_.lock);
 }
 
@@ -718,8 +782,18 @@ int lv_loop_init(uv_loop_t *loop)
 {
   if (L_.loop)
     return L_.loop == loop ? 0 : -1;
-  if (uv_mutex_init(&L_.lock) < 0 || uv_async_init(loop, &L_.async, async_cb) < 0)
+  if (uv_mutex_init(&L_.lock) < 0)
     return -1;
+  L_.epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (L_.epfd < 0)
+    return -1;
+  if (uv_poll_init(loop, &L_.ep, L_.epfd) < 0 ||
+      uv_poll_start(&L_.ep, UV_READABLE, ep_cb) < 0 ||
+      uv_async_init(loop, &L_.async, async_cb) < 0) {
+    close(L_.epfd);
+    return -1;
+  }
+  uv_unref((uv_handle_t *)&L_.ep);
   uv_unref((uv_handle_t *)&L_.async);
   L_.loop = loop;
   L_.thread = uv_thread_self();

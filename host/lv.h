@@ -29,7 +29,7 @@ int lv_loop_on_thread(void);        /* 1 when called on the loop thread */
 void lv_loop_ref_handle(int watch, int ref);
 void lv_loop_ref_timeout(int timer, int ref);
 /* Counters for tests: watches/timers alive, free callbacks run. */
-void lv_loop_stats(int *watches, int *timers, long *frees);
+void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes);
 /* Apply pending changes and run pending free callbacks now (loop thread). */
 void lv_loop_flush(void);
 

@@ -255,8 +255,9 @@ static int pool_submit(lv_job *job)
   else
     p->head = job;
   p->tail = job;
-  uv_cond_signal(&p->c);
   uv_mutex_unlock(&p->m);
+  /* after the unlock: the woken worker does not block on the mutex */
+  uv_cond_signal(&p->c);
   if (pending_jobs++ == 0)
     uv_ref((uv_handle_t *)&done_async);
   return 0;
@@ -941,7 +942,7 @@ static int l_loop_stats(lua_State *L)
 {
   int w, t;
   long f;
-  lv_loop_stats(&w, &t, &f);
+  lv_loop_stats(&w, &t, &f, NULL);
   lua_createtable(L, 0, 5);
   lv_setfield_int(L, "watches", w);
   lv_setfield_int(L, "timers", t);

@@ -158,6 +158,20 @@ describe("the event loop", function()
     assert.equals(-1, E.remove_handle(id))
   end)
 
+  it("lets another thread disable and re-enable a watch", function()
+    local r, w = pipe()
+    local n = 0
+    local id = E.add_handle(r, R, function() n = n + 1 end)
+    E._join(E._update_from_thread(id, 0, 0))
+    uv.fs_write(w, "x")
+    iterations(5)
+    assert.equals(0, n)           -- disabled there: readable, but not reported
+    local th = E._update_from_thread(id, R, 20)
+    run_until(function() return n > 0 end, "the watch re-enabled from another thread")
+    E._join(th)
+    assert.equals(0, E.remove_handle(id))
+  end)
+
   it("reports hang-up even to a watch that did not ask for it", function()
     local s = uv.socketpair(nil, nil, { nonblock = true }, { nonblock = true })
     local got

@@ -76,6 +76,20 @@ describe("over RPC to a private libvirtd", function()
     conn:close()
   end)
 
+  it("does not wake the loop for the socket watch a call on a worker toggles", function()
+    -- libvirt's client disables its socket's watch while a thread does the
+    -- I/O itself, and re-enables it after: the change goes straight to the
+    -- loop's epoll set instead of costing the loop a wake-up each way.
+    local conn = virt.new{ uri = daemon.test_uri }
+    local dom = conn:get_domain_by_name("test")
+    dom:get_info()
+    local wakes = function() return select(4, virt.Event._stats()) end
+    local before = wakes()
+    for _ = 1, 200 do assert.equals(2, dom:get_info().nrVirtCpu) end
+    assert.is_true(wakes() - before < 20, ("%d wake-ups for 200 calls"):format(wakes() - before))
+    conn:close()
+  end)
+
   it("keeps the loop running while a call waits on a frozen daemon", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local ticks = 0
