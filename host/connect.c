@@ -229,7 +229,8 @@ struct a_open {
   int use_auth;
   virConnectAuthPtr auth;
   virConnectPtr conn;
-  int inline_calls;
+  int inline_calls;             /* in-process: never blocks */
+  int blocking;                 /* blocking=true: calls block the loop */
 };
 
 /* The in-process test driver answers from memory and never blocks: its
@@ -264,6 +265,8 @@ static int p_open(lua_State *L, lv_job *j)
   lv_obj *o = lv_obj_push(L, &lv_connect_class, a->conn, 0);
   a->conn = NULL;               /* the object owns it now */
   if (a->inline_calls)
+    o->flags |= LV_OBJ_INLINE | LV_OBJ_INPROC;
+  if (a->blocking)
     o->flags |= LV_OBJ_INLINE;
   return 1;
 }
@@ -282,8 +285,10 @@ static int in_process(const char *uri)
   return uri && strncmp(uri, "test:///", 8) == 0;
 }
 
-/* virt.new{uri=, readonly=, auth=, credlist=, callback=, flags=}
- * or virt.new(uri) */
+/* virt.new{uri=, readonly=, auth=, credlist=, callback=, flags=, blocking=}
+ * or virt.new(uri).  blocking=true: every call on this connection and its
+ * objects runs on the loop thread, as Sys::Virt's do, even in a task —
+ * no thread hand-off per call, but nothing else runs while one waits. */
 static int l_new(lua_State *L)
 {
   LV_JOB_DECL(struct a_open, a, w_open, p_open);
@@ -314,6 +319,8 @@ static int l_new(lua_State *L)
   lua_getfield(L, 1, "auth");         /* 5 */
   lua_getfield(L, 1, "callback");     /* 6 */
   lua_getfield(L, 1, "credlist");     /* 7 */
+  lua_getfield(L, 1, "blocking");     /* 8 */
+  a.blocking = lua_toboolean(L, 8);
   if (!lua_isnil(L, 6))
     luaL_argcheck(L, lua_isfunction(L, 6), 1, "callback must be a function");
   if (!lua_isnil(L, 7))
@@ -359,7 +366,7 @@ static int l_new(lua_State *L)
   }
   if (a.auth == virConnectAuthPtrDefault)
     return w_open(&a.job) < 0 ? lv_error_raise_last(L) : p_open(L, &a.job);
-  a.job.inline_ok = in_process(a.uri);
+  a.job.inline_ok = a.blocking || in_process(a.uri);
   return lv_job_run(L, &a.job);
 }
 
@@ -429,7 +436,7 @@ static int c_gc(lua_State *L)
   dereg_all(c);
   a.conn = c->obj.ptr;
   c->obj.ptr = NULL;
-  if ((c->obj.flags & LV_OBJ_INLINE) || lv_job_detach(&a.job) < 0)
+  if ((c->obj.flags & LV_OBJ_INPROC) || lv_job_detach(&a.job) < 0)
     virConnectClose(a.conn);       /* in-process: nothing to wait for */
   return 0;
 }

@@ -78,6 +78,9 @@ typedef struct lv_obj {
 /* Calls on this object never block (it belongs to the in-process test
  * driver): they run inline even inside a task.  Inherited from the parent. */
 #define LV_OBJ_INLINE 0x40000000
+/* A connection to the in-process test driver: even its close never blocks
+ * (a connection opened with blocking=true is INLINE but not INPROC). */
+#define LV_OBJ_INPROC 0x20000000
 
 /* Push a new object owning ptr; parent is a stack index or 0 for none. */
 lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent);

@@ -183,9 +183,19 @@ local BENCHMARKS = {
     figures = { { id = "time", unit = "s", get = seconds, ref = "C", max = 1.10 } },
   },
   {
-    id = "rpc_seq", title = count(N_RPC) .. " get_info over RPC, sequential",
+    id = "rpc_seq", title = count(N_RPC) .. " get_info over RPC, sequential (a task: a worker per call)",
     competitors = {
       luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC),
+      C = c("getinfo", RPC_URI, "test", N_RPC),
+      python = py("getinfo", RPC_URI, "test", N_RPC),
+      perl = pl("getinfo", RPC_URI, "test", N_RPC),
+    },
+    figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "C", min = 0.95 } },
+  },
+  {
+    id = "rpc_seq_blocking", title = count(N_RPC) .. " get_info over RPC, sequential, blocking=true",
+    competitors = {
+      luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC, "blocking"),
       C = c("getinfo", RPC_URI, "test", N_RPC),
       python = py("getinfo", RPC_URI, "test", N_RPC),
       perl = pl("getinfo", RPC_URI, "test", N_RPC),

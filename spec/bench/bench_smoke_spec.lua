@@ -11,6 +11,7 @@ local EXPECTED = {
   { "getinfo", "time", { "luvirt", "C", "python", "perl" } },
   { "listall", "time", { "luvirt", "C", "python", "perl" } },
   { "rpc_seq", "rate", { "luvirt", "C", "python", "perl" } },
+  { "rpc_seq_blocking", "rate", { "luvirt", "C", "python", "perl" } },
   { "rpc_par", "rate", { "luvirt", "C", "python" } },
   { "events_drain", "rate", { "luvirt", "C", "python", "perl" } },
   { "events_live", "rate", { "luvirt", "C", "python", "perl" } },

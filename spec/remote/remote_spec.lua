@@ -61,6 +61,26 @@ describe("over RPC to a private libvirtd", function()
     conn:close()
   end)
 
+  it("runs a blocking=true connection's calls on the loop thread, objects too", function()
+    local conn = virt.new{ uri = daemon.test_uri, blocking = true }
+    local dom = conn:get_domain_by_name("test")
+    local order = {}
+    local a = virt.spawn(function()
+      order[#order + 1] = "a-start"
+      local host = conn:get_hostname()      -- no yield: b waits for it
+      local info = dom:get_info()            -- the domain inherits it
+      order[#order + 1] = "a-end"
+      return host, info.nrVirtCpu
+    end)
+    local b = virt.spawn(function() order[#order + 1] = "b" end)
+    local host, ncpu = a:wait()
+    b:wait()
+    assert.same({ "a-start", "a-end", "b" }, order)
+    assert.is_string(host)
+    assert.equals(2, ncpu)
+    conn:close()
+  end)
+
   it("runs 200 concurrent tasks of RPC calls to correct results", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local tasks = {}
