@@ -5,8 +5,72 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <stdint.h>
 #include <string.h>
 #include "lv.h"
+
+/* Each class's metatable, remembered when the class is made: its address
+ * (what lua_topointer gives) for a check that costs a pointer comparison
+ * instead of luaL_checkudata's lookup of the name in the registry, and a
+ * registry reference to push it by.  A stale entry (another state's) never
+ * matches a live table of this one, and every miss falls back to the full
+ * check, so the cache can only be slow, never wrong. */
+#define NMT 64
+static struct {
+  const lv_class *cls;
+  const void *mt;
+  int ref;
+} mts[NMT];
+
+static unsigned mt_slot(const lv_class *cls)
+{
+  unsigned h = (unsigned)(((uintptr_t)cls >> 4) & (NMT - 1)), n;
+  for (n = 0; n < NMT && mts[h].cls && mts[h].cls != cls; n++)
+    h = (h + 1) & (NMT - 1);
+  return h;
+}
+
+/* The metatable of cls is on top of L: remember it. */
+static void mt_remember(lua_State *L, const lv_class *cls)
+{
+  unsigned h = mt_slot(cls);
+  if (mts[h].cls && mts[h].cls != cls)
+    return;                     /* full: classes simply take the slow path */
+  mts[h].cls = cls;
+  mts[h].mt = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  mts[h].ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* Is the userdata at idx exactly of class cls?  (fast path only) */
+static int is_class(lua_State *L, int idx, const lv_class *cls)
+{
+  unsigned h = mt_slot(cls);
+  const void *mt;
+  /* a table may have been given the metatable: it must be a userdata */
+  if (mts[h].cls != cls || lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+    return 0;
+  mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt == mts[h].mt;
+}
+
+/* The ref is checked against the address: under another state (one that
+ * made the entry and is gone, or runs beside this one) it is no table of
+ * ours, and the name lookup does it. */
+static void set_class_mt(lua_State *L, const lv_class *cls)
+{
+  unsigned h = mt_slot(cls);
+  if (mts[h].cls == cls) {
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, mts[h].ref) == LUA_TTABLE &&
+        lua_topointer(L, -1) == mts[h].mt) {
+      lua_setmetatable(L, -2);
+      return;
+    }
+    lua_pop(L, 1);
+  }
+  luaL_setmetatable(L, cls->tname);
+}
 
 lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent)
 {
@@ -19,7 +83,7 @@ lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent)
   memset(o, 0, cls->size ? cls->size : sizeof *o);
   o->cls = cls;
   o->flags = 0;
-  luaL_setmetatable(L, cls->tname);
+  set_class_mt(L, cls);
   if (parent) {
     lua_pushvalue(L, parent);
     lua_setiuservalue(L, -2, 1);
@@ -34,17 +98,22 @@ lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent)
 
 lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls)
 {
+  if (is_class(L, idx, cls))
+    return lua_touserdata(L, idx);
   return luaL_testudata(L, idx, cls->tname);
 }
 
 lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls)
 {
+  if (is_class(L, idx, cls))
+    return lua_touserdata(L, idx);
   return luaL_checkudata(L, idx, cls->tname);
 }
 
 void *lv_obj_check(lua_State *L, int idx, const lv_class *cls)
 {
-  lv_obj *o = luaL_checkudata(L, idx, cls->tname);
+  lv_obj *o = is_class(L, idx, cls) ? lua_touserdata(L, idx)
+                                    : luaL_checkudata(L, idx, cls->tname);
   if (!o->ptr) {
     if (cls->dead)
       luaL_error(L, "%s", cls->dead);
@@ -101,6 +170,7 @@ static int obj_eq(lua_State *L)
 void lv_class_new(lua_State *L, const lv_class *cls, const luaL_Reg *methods)
 {
   luaL_newmetatable(L, cls->tname);
+  mt_remember(L, cls);
   lua_newtable(L);
   if (methods)
     luaL_setfuncs(L, methods, 0);
