@@ -67,7 +67,22 @@ $(BUILD)/libluvirt.so: $(CORE_OBJ)
 $(BUILD)/virt/core.so: $(CORE_OBJ) | $(BUILD)/virt
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $(filter-out $(BUILD)/obj/embed.o,$^) $(filter-out -llua5.4,$(LDLIBS_ALL))
 $(BUILD)/luvirt: $(BUILD)/obj/main.o $(BUILD)/obj/repl.o $(CORE_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -llua5.4-luv -lreadline -Wl,-E
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS) -Wl,-E
+
+# The luvirt command links luv, Lua, libuv and readline statically where
+# their archives are installed (Debian's -dev packages have them), else
+# dynamically.  Every shared library in a process lengthens every symbol
+# lookup the dynamic loader makes at start-up, and libvirt's dependencies
+# make ~18,000 of them: four fewer libraries are ~10 % of `luvirt -e ''`
+# (scripts/bench/RESULTS.md, start-up).  -E exports Lua's API to the C
+# modules that require loads.
+archive_or = $(or $(abspath $(filter /%,$(shell $(CC) -print-file-name=$(1) 2>/dev/null))),$(2))
+CLI_LUV := $(call archive_or,liblua5.4-luv.a,-llua5.4-luv)
+CLI_LUA := $(call archive_or,liblua5.4.a,-llua5.4)
+CLI_UV  := $(or $(call archive_or,libuv_a.a,),$(call archive_or,libuv.a,-luv))
+CLI_RL  := $(if $(and $(call archive_or,libreadline.a,),$(call archive_or,libtinfo.a,)),\
+             $(call archive_or,libreadline.a,) $(call archive_or,libtinfo.a,),-lreadline)
+CLI_LIBS = $(CLI_LUV) $(CLI_RL) $(filter-out -llua5.4 -luv,$(LDLIBS_ALL)) $(CLI_LUA) $(CLI_UV) -lm -ldl
 
 # Debian packages this project needs (DESIGN.md); `make deps` installs the missing ones.
 DEB_BUILD := make gcc libc6-dev pkg-config libvirt-dev liblua5.4-dev lua5.4 libuv1-dev \
