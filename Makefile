@@ -7,9 +7,11 @@ BUILD   ?= build
 LUA     ?= lua5.4
 CC      ?= cc
 
+# libvirt-qemu and libvirt-lxc are compiled against, not linked: they are
+# opened on the first call of one of their functions (LV_LAZY in host/lv.h).
 PKGS      := libvirt libvirt-qemu libvirt-lxc libvirt-admin lua5.4 libuv
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libvirt libvirt-admin lua5.4 libuv 2>/dev/null)
 LIBVIRT_API       := $(shell pkg-config --variable=libvirt_api libvirt 2>/dev/null)
 LIBVIRT_QEMU_API  := $(shell pkg-config --variable=libvirt_qemu_api libvirt-qemu 2>/dev/null)
 LIBVIRT_LXC_API   := $(shell pkg-config --variable=libvirt_lxc_api libvirt-lxc 2>/dev/null)
