@@ -52,8 +52,12 @@ $(BUILD)/REFERENCE.md: $(BUILD)/gen/generated.c $(GEN_SRC) $(wildcard host/*.c)
 $(BUILD)/luvirt-admin-helper: host/helpers/admin_helper.c host/helpers/adminwire.h
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --libs libvirt-admin libvirt) -lpthread
 
-$(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua | $(BUILD)/gen
-	$(LUA) host/gen/embed.lua $@ $(LUA_SRC)
+# The embedded modules go in as source and as bytecode, which dump makes with
+# the Lua the command links (host/embed.c uses it when that Lua runs).
+$(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua $(BUILD)/gen/dump | $(BUILD)/gen
+	$(LUA) host/gen/embed.lua $@ --dump $(BUILD)/gen/dump $(LUA_SRC)
+$(BUILD)/gen/dump: host/gen/dump.c | $(BUILD)/gen
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_LUA) -lm -ldl
 
 $(BUILD)/obj/gen_generated.o: $(BUILD)/gen/generated.c host/lv.h | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
