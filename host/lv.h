@@ -89,6 +89,9 @@ lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls);
  * also the class table virt.<label>), plus __gc/__close/__tostring/__eq.
  * Leaves the class table on the stack. */
 void lv_class_new(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
+/* Generated: how many entries the table virt.<path> ("Domain", "admin.Client",
+ * "virt" for the module) ends with, to create it at its size; 0 if unknown. */
+int lv_gen_table_size(const char *path);
 /* Add methods (NULL-terminated) to the class table of cls. */
 void lv_class_add(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
 /* Free an object now (loop thread; for explicit free/close). */
