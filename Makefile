@@ -7,9 +7,11 @@ BUILD   ?= build
 LUA     ?= lua5.4
 CC      ?= cc
 
+# libvirt-qemu and libvirt-lxc are compiled against, not linked: they are
+# opened on the first call of one of their functions (LV_LAZY in host/lv.h).
 PKGS      := libvirt libvirt-qemu libvirt-lxc libvirt-admin lua5.4 libuv
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libvirt libvirt-admin lua5.4 libuv 2>/dev/null)
 LIBVIRT_API       := $(shell pkg-config --variable=libvirt_api libvirt 2>/dev/null)
 LIBVIRT_QEMU_API  := $(shell pkg-config --variable=libvirt_qemu_api libvirt-qemu 2>/dev/null)
 LIBVIRT_LXC_API   := $(shell pkg-config --variable=libvirt_lxc_api libvirt-lxc 2>/dev/null)
@@ -50,8 +52,12 @@ $(BUILD)/REFERENCE.md: $(BUILD)/gen/generated.c $(GEN_SRC) $(wildcard host/*.c)
 $(BUILD)/luvirt-admin-helper: host/helpers/admin_helper.c host/helpers/adminwire.h
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --libs libvirt-admin libvirt) -lpthread
 
-$(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua | $(BUILD)/gen
-	$(LUA) host/gen/embed.lua $@ $(LUA_SRC)
+# The embedded modules go in as source and as bytecode, which dump makes with
+# the Lua the command links (host/embed.c uses it when that Lua runs).
+$(BUILD)/gen/lua.c: $(LUA_SRC) host/gen/embed.lua $(BUILD)/gen/dump | $(BUILD)/gen
+	$(LUA) host/gen/embed.lua $@ --dump $(BUILD)/gen/dump $(LUA_SRC)
+$(BUILD)/gen/dump: host/gen/dump.c | $(BUILD)/gen
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_LUA) -lm -ldl
 
 $(BUILD)/obj/gen_generated.o: $(BUILD)/gen/generated.c host/lv.h | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -64,10 +70,28 @@ $(BUILD)/libluvirt.a: $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 $(BUILD)/libluvirt.so: $(CORE_OBJ)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ -Wl,-soname,libluvirt.so.0 $(LDLIBS_ALL) -llua5.4-luv
-$(BUILD)/virt/core.so: $(CORE_OBJ) | $(BUILD)/virt
-	$(CC) $(ALL_LDFLAGS) -shared -o $@ $(filter-out $(BUILD)/obj/embed.o,$^) $(filter-out -llua5.4,$(LDLIBS_ALL))
+# The module has no embedded Lua (plain Lua finds lua/virt/*.lua on its path),
+# so building the rock needs neither lua.c nor its dump helper.
+MODULE_OBJ := $(filter-out $(BUILD)/obj/embed.o $(BUILD)/obj/gen_lua.o,$(CORE_OBJ))
+$(BUILD)/virt/core.so: $(MODULE_OBJ) | $(BUILD)/virt
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(filter-out -llua5.4,$(LDLIBS_ALL))
 $(BUILD)/luvirt: $(BUILD)/obj/main.o $(BUILD)/obj/repl.o $(CORE_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -llua5.4-luv -lreadline -Wl,-E
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS) -Wl,-E
+
+# The luvirt command links luv, Lua, libuv and readline statically where
+# their archives are installed (Debian's -dev packages have them), else
+# dynamically.  Every shared library in a process lengthens every symbol
+# lookup the dynamic loader makes at start-up, and libvirt's dependencies
+# make ~18,000 of them: four fewer libraries are ~10 % of `luvirt -e ''`
+# (scripts/bench/RESULTS.md, start-up).  -E exports Lua's API to the C
+# modules that require loads.
+archive_or = $(or $(abspath $(filter /%,$(shell $(CC) -print-file-name=$(1) 2>/dev/null))),$(2))
+CLI_LUV := $(call archive_or,liblua5.4-luv.a,-llua5.4-luv)
+CLI_LUA := $(call archive_or,liblua5.4.a,-llua5.4)
+CLI_UV  := $(or $(call archive_or,libuv_a.a,),$(call archive_or,libuv.a,-luv))
+CLI_RL  := $(if $(and $(call archive_or,libreadline.a,),$(call archive_or,libtinfo.a,)),\
+             $(call archive_or,libreadline.a,) $(call archive_or,libtinfo.a,),-lreadline)
+CLI_LIBS = $(CLI_LUV) $(CLI_RL) $(filter-out -llua5.4 -luv,$(LDLIBS_ALL)) $(CLI_LUA) $(CLI_UV) -lm -ldl
 
 # Debian packages this project needs (DESIGN.md); `make deps` installs the missing ones.
 DEB_BUILD := make gcc libc6-dev pkg-config libvirt-dev liblua5.4-dev lua5.4 libuv1-dev \

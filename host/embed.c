@@ -61,10 +61,27 @@ static int open_luv(lua_State *L)
   return 1;
 }
 
+/* A module's bytecode (host/gen/dump.c, linked with the Lua this file is
+ * compiled against) loads in a fraction of what parsing its source costs,
+ * but only the Lua release that made it may run it: libluvirt.so can meet
+ * another liblua than it was built with.  The check compares the release
+ * of the library running with that of lua.h. */
+static int bytecode_usable(void)
+{
+  static const char want[] = "$LuaVersion: " LUA_COPYRIGHT " $";
+  return strncmp(lua_ident, want, sizeof want - 1) == 0;
+}
+
 static int load_embedded(lua_State *L)
 {
   const lv_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
-  if (luaL_loadbuffer(L, m->src, m->len, m->chunkname) != LUA_OK)
+  int rc = LUA_ERRSYNTAX;
+  if (m->bytecode && bytecode_usable()) {
+    rc = luaL_loadbufferx(L, m->bytecode, m->bclen, m->chunkname, "b");
+    if (rc != LUA_OK)
+      lua_pop(L, 1);        /* not this Lua's after all: the source */
+  }
+  if (rc != LUA_OK && luaL_loadbufferx(L, m->src, m->len, m->chunkname, "t") != LUA_OK)
     return lua_error(L);
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);

@@ -180,7 +180,9 @@ int luaopen_virt_error(lua_State *L)
     {"is", error_is},
     {"last", error_last},
     {NULL, NULL}};
-  luaL_newlib(L, fns);                 /* virt.Error (class table) */
+  /* virt.Error (class table), at its size with the ERR_* constants */
+  lua_createtable(L, 0, lv_gen_table_size("Error"));
+  luaL_setfuncs(L, fns, 0);
   if (luaL_newmetatable(L, ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");

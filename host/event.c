@@ -201,7 +201,7 @@ int luaopen_virt_event(lua_State *L)
   lua_getfield(L, -1, "Event");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    lua_newtable(L);
+    lua_createtable(L, 0, lv_gen_table_size("Event"));
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "Event");
   }

@@ -92,6 +92,9 @@ lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls);
  * also the class table virt.<label>), plus __gc/__close/__tostring/__eq.
  * Leaves the class table on the stack. */
 void lv_class_new(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
+/* Generated: how many entries the table virt.<path> ("Domain", "admin.Client",
+ * "virt" for the module) ends with, to create it at its size; 0 if unknown. */
+int lv_gen_table_size(const char *path);
 /* Add methods (NULL-terminated) to the class table of cls. */
 void lv_class_add(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
 /* Free an object now (loop thread; for explicit free/close). */
@@ -205,6 +208,17 @@ unsigned long long lv_check_uint64(lua_State *L, int idx);
 void lv_push_string_free(lua_State *L, char *s);         /* free()s s; nil if NULL */
 void lv_setfield_int(lua_State *L, const char *k, lua_Integer v);
 void lv_setfield_str(lua_State *L, const char *k, const char *v);
+
+/* libvirt-qemu and libvirt-lxc are not linked but opened on the first call
+ * of one of their functions: each shared library loaded at start-up makes
+ * every symbol lookup of the dynamic loader slower, for every script
+ * (scripts/bench/RESULTS.md, start-up).  lv_lazy_sym(L, "libvirt-qemu",
+ * name) returns the function, or raises a virt.Error when the library or
+ * the function cannot be found (with L NULL: returns NULL).  Call it on the
+ * loop thread, before the job goes to a worker; LV_LAZY keeps the type:
+ *   a.fn = LV_LAZY(L, "libvirt-qemu", virDomainQemuAttach); */
+void *lv_lazy_sym(lua_State *L, const char *lib, const char *name);
+#define LV_LAZY(L, lib, fn) ((__typeof__(&fn))lv_lazy_sym(L, lib, #fn))
 
 /* typedparams.c */
 void lv_tp_push(lua_State *L, virTypedParameterPtr params, int n);

@@ -6,6 +6,8 @@
 typedef struct lv_embedded {
   const char *name, *chunkname, *src;
   size_t len;
+  const char *bytecode;   /* precompiled by host/gen/dump.c, or NULL */
+  size_t bclen;
 } lv_embedded;
 extern const lv_embedded lv_embedded_modules[];
 #endif

@@ -6,6 +6,7 @@
  * thread of the caller, never on a worker: inside a task they block the
  * loop briefly, which is the only correct place for them.
  * lxc_enter_cgroup is generated (a cgroup applies to the whole process).
+ * libvirt-lxc is opened on first use (LV_LAZY).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,6 +29,7 @@ static void push_fds(lua_State *L, int *fds, int n)
 
 struct a_open {
   lv_job job;
+  __typeof__(&virDomainLxcOpenNamespace) fn;
   virDomainPtr dom;
   unsigned int flags;
   int *fds;
@@ -37,7 +39,7 @@ struct a_open {
 static int w_open(lv_job *j)
 {
   struct a_open *a = (struct a_open *)j;
-  a->n = virDomainLxcOpenNamespace(a->dom, &a->fds, a->flags);
+  a->n = a->fn(a->dom, &a->fds, a->flags);
   return a->n < 0 ? -1 : 0;
 }
 
@@ -60,6 +62,7 @@ static void f_open(lv_job *j)
 static int d_open_namespace(lua_State *L)
 {
   LV_JOB_DECL(struct a_open, a, w_open, p_open);
+  a.fn = LV_LAZY(L, "libvirt-lxc", virDomainLxcOpenNamespace);
   a.job.fini = f_open;
   a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
   a.flags = lv_optflags(L, 2);
@@ -69,12 +72,14 @@ static int d_open_namespace(lua_State *L)
 /* dom:lxc_enter_namespace({fd...}, flags=0) -> {old fd...} (inline, see above) */
 static int d_enter_namespace(lua_State *L)
 {
+  __typeof__(&virDomainLxcEnterNamespace) enter =
+    LV_LAZY(L, "libvirt-lxc", virDomainLxcEnterNamespace);
   virDomainPtr dom = lv_obj_check(L, 1, &lv_domain_class);
   unsigned int n, nold = 0;
   unsigned int flags = lv_optflags(L, 3);
   int *fds = lv_check_fds(L, 2, &n);   /* pushes: after the other arguments */
   int *old = NULL;
-  if (virDomainLxcEnterNamespace(dom, n, fds, &nold, &old, flags) < 0)
+  if (enter(dom, n, fds, &nold, &old, flags) < 0)
     return lv_error_raise_last(L);
   push_fds(L, old, (int)nold);
   return 1;
@@ -84,6 +89,8 @@ static int d_enter_namespace(lua_State *L)
  *   -> {label=, enforcing=} (the previous label; inline, see above) */
 static int l_enter_security_label(lua_State *L)
 {
+  __typeof__(&virDomainLxcEnterSecurityLabel) enter =
+    LV_LAZY(L, "libvirt-lxc", virDomainLxcEnterSecurityLabel);
   virSecurityModel model;
   virSecurityLabel label, old;
   const char *s;
@@ -109,7 +116,7 @@ static int l_enter_security_label(lua_State *L)
   memcpy(label.label, s, len);
   lua_getfield(L, 2, "enforcing");
   label.enforcing = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : (int)luaL_optinteger(L, -1, 0);
-  if (virDomainLxcEnterSecurityLabel(&model, &label, &old, flags) < 0)
+  if (enter(&model, &label, &old, flags) < 0)
     return lv_error_raise_last(L);
   lua_createtable(L, 0, 2);
   lua_pushstring(L, old.label);

@@ -171,7 +171,7 @@ void lv_class_new(lua_State *L, const lv_class *cls, const luaL_Reg *methods)
 {
   luaL_newmetatable(L, cls->tname);
   mt_remember(L, cls);
-  lua_newtable(L);
+  lua_createtable(L, 0, lv_gen_table_size(cls->label));   /* methods, constants */
   if (methods)
     luaL_setfuncs(L, methods, 0);
   lua_pushvalue(L, -1);

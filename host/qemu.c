@@ -2,7 +2,7 @@
  * qemu.c: the libvirt-qemu functions that do not fit a generated shape:
  * monitor events on virt.Virt and monitor commands passing file
  * descriptors on virt.Domain.  qemu_monitor_command, qemu_agent_command and
- * qemu_attach are generated.
+ * qemu_attach are generated.  libvirt-qemu is opened on first use (LV_LAZY).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,15 +28,20 @@ static void ev_monitor(virConnectPtr c, virDomainPtr d, const char *event, long 
   }
 }
 
+/* Only reached for a registered callback: the library is open. */
 static int dereg(virConnectPtr c, int id)
 {
-  return virConnectDomainQemuMonitorEventDeregister(c, id);
+  __typeof__(&virConnectDomainQemuMonitorEventDeregister) fn =
+    LV_LAZY(NULL, "libvirt-qemu", virConnectDomainQemuMonitorEventDeregister);
+  return fn ? fn(c, id) : -1;
 }
 
 /* conn:domain_qemu_monitor_event_register(dom_or_nil, event_or_nil, fn, flags=0) -> id
  * event nil: every event; flags REGEX/NOCASE make event a pattern. */
 static int c_register(lua_State *L)
 {
+  __typeof__(&virConnectDomainQemuMonitorEventRegister) reg =
+    LV_LAZY(L, "libvirt-qemu", virConnectDomainQemuMonitorEventRegister);
   lv_conn *c = lv_connect_checkobj(L, 1);
   virDomainPtr dom = lua_isnoneornil(L, 2) ? NULL : lv_obj_check(L, 2, &lv_domain_class);
   const char *event = luaL_optstring(L, 3, NULL);
@@ -45,8 +50,7 @@ static int c_register(lua_State *L)
   int id;
   luaL_checktype(L, 4, LUA_TFUNCTION);
   cb = lv_cb_new(L, 4, 1, 1);
-  id = virConnectDomainQemuMonitorEventRegister(c->obj.ptr, dom, event, ev_monitor, cb,
-                                                lv_cb_free, flags);
+  id = reg(c->obj.ptr, dom, event, ev_monitor, cb, lv_cb_free, flags);
   return lv_cb_registered(L, c, cb, id, dereg);
 }
 
@@ -59,6 +63,7 @@ static int c_deregister(lua_State *L)
 
 struct a_files {
   lv_job job;
+  __typeof__(&virDomainQemuMonitorCommandWithFiles) fn;
   virDomainPtr dom;
   const char *cmd;
   int *infiles;
@@ -71,8 +76,8 @@ struct a_files {
 static int w_files(lv_job *j)
 {
   struct a_files *a = (struct a_files *)j;
-  return virDomainQemuMonitorCommandWithFiles(a->dom, a->cmd, a->ninfiles, a->infiles,
-                                              &a->noutfiles, &a->outfiles, &a->result, a->flags);
+  return a->fn(a->dom, a->cmd, a->ninfiles, a->infiles,
+               &a->noutfiles, &a->outfiles, &a->result, a->flags);
 }
 
 static int p_files(lua_State *L, lv_job *j)
@@ -132,6 +137,7 @@ int *lv_check_fds(lua_State *L, int idx, unsigned int *n)
 static int d_monitor_files(lua_State *L)
 {
   LV_JOB_DECL(struct a_files, a, w_files, p_files);
+  a.fn = LV_LAZY(L, "libvirt-qemu", virDomainQemuMonitorCommandWithFiles);
   a.job.fini = f_files;
   a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
   a.cmd = luaL_checkstring(L, 2);

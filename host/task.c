@@ -53,6 +53,11 @@ lua_State *lv_main_state(void)
   return mainL;
 }
 
+/* Jobs the workers have done, for the loop thread (done_cb) */
+static uv_mutex_t done_m;
+static uv_cond_t done_c;      /* signalled with each, for lv_task_shutdown */
+static lv_job *done_head, *done_tail;
+
 static void done_cb(uv_async_t *h);
 static void drop_sleepers(void);
 
@@ -69,8 +74,12 @@ void lv_task_shutdown(void)
   drop_sleepers();
   while (pending_jobs > 0) {
     done_cb(NULL);
-    if (pending_jobs > 0)
-      uv_sleep(1);
+    if (pending_jobs > 0) {   /* wait for the next, without polling */
+      uv_mutex_lock(&done_m);
+      while (!done_head)
+        uv_cond_wait(&done_c, &done_m);
+      uv_mutex_unlock(&done_m);
+    }
   }
 }
 
@@ -187,8 +196,6 @@ typedef struct pool {
 } pool;
 
 static pool pools[2];
-static uv_mutex_t done_m;
-static lv_job *done_head, *done_tail;
 static uv_async_t done_async;
 
 static void worker(void *arg)
@@ -225,6 +232,7 @@ static void worker(void *arg)
     else
       done_head = job;
     done_tail = job;
+    uv_cond_signal(&done_c);
     uv_mutex_unlock(&done_m);
     /* a list already waiting means the loop has been woken for it: many
      * workers finishing at once then cost one wake-up, not one each */
@@ -995,6 +1003,7 @@ int luaopen_virt_task(lua_State *L)
     pools[LV_POOL_SHORT].want = env && atoi(env) > 0 ? atoi(env) : 16;
     pools[LV_POOL_LONG].want = 8;
     uv_mutex_init(&done_m);
+    uv_cond_init(&done_c);
     uv_async_init(lv_loop(), &done_async, done_cb);
     uv_unref((uv_handle_t *)&done_async);
     uv_idle_init(lv_loop(), &ready_idle);

@@ -55,7 +55,7 @@ int luaopen_virt_core(lua_State *L)
     virSetErrorFunc(NULL, quiet);
     once = 1;
   }
-  lua_newtable(L);
+  lua_createtable(L, 0, lv_gen_table_size("virt"));
   luaopen_virt_error(L);
   lua_setfield(L, -2, "Error");
   luaopen_virt_task(L);

@@ -200,6 +200,9 @@ local function push_struct(out, s, expr)
   end
 end
 
+-- The libraries whose functions are called through LV_LAZY.
+local LAZY_LIBS = { ["libvirt-qemu"] = true, ["libvirt-lxc"] = true }
+
 -- C for one plan; returns the code and the name of its lua_CFunction.
 function M.binding(plan)
   local fn = plan.fn
@@ -226,8 +229,14 @@ function M.binding(plan)
     return table.concat(out, "\n"), "l_" .. id
   end
 
+  -- libvirt-qemu and libvirt-lxc are opened on first use (LV_LAZY, lv.h):
+  -- their functions are called through a pointer looked up on the loop thread.
+  local lazy = LAZY_LIBS[fn.lib]
+  local callee = lazy and "a->fn" or id
+
   -- The job struct.
   w(("struct %s {\n  lv_job job;"):format(S))
+  if lazy then w(("  __typeof__(&%s) fn;"):format(id)) end
   for _, f in ipairs(plan.fields) do
     local decl = f.ctype:find("%*$") and (f.ctype .. f.name) or (f.ctype .. " " .. f.name)
     w("  " .. decl .. ";")
@@ -237,7 +246,7 @@ function M.binding(plan)
 
   -- work(): libvirt only.
   w(("static int w_%s(lv_job *j)\n{\n  struct %s *a = (struct %s *)j;"):format(id, S, S))
-  w(("  a->r = %s(%s);"):format(id, table.concat(plan.call, ", ")))
+  w(("  a->r = %s(%s);"):format(callee, table.concat(plan.call, ", ")))
   local k = r.kind
   if k == "status" or k == "bool" or k == "int" or k == "count" then
     w("  return a->r < 0 ? -1 : 0;")
@@ -310,6 +319,7 @@ function M.binding(plan)
   -- The binding.
   w(("static int l_%s(lua_State *L)\n{"):format(id))
   w(("  LV_JOB_DECL(struct %s, a, w_%s, %s);"):format(S, id, pushname))
+  if lazy then w(('  a.fn = LV_LAZY(L, "%s", %s);'):format(fn.lib, id)) end
   if fininame then w(("  a.job.fini = %s;"):format(fininame)) end
   if plan.pool ~= "LV_POOL_SHORT" then w(("  a.job.pool = %s;"):format(plan.pool)) end
   for _, s in ipairs(plan.fill) do w("  " .. s) end

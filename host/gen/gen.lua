@@ -166,8 +166,12 @@ for _, k in ipairs(consts) do
   end
   table.insert(const_by_class[k.class], k)
 end
-c("\nstruct g_iconst { const char *name; lua_Integer value; };")
-c("struct g_sconst { const char *name; const char *value; };")
+-- Names carry their length (sizeof): registering ~2,300 constants at every
+-- start-up, lua_pushlstring + lua_rawset spare lua_setfield's strlen and
+-- string-cache probe.
+c("\nstruct g_iconst { const char *name; size_t len; lua_Integer value; };")
+c("struct g_sconst { const char *name; size_t len; const char *value; };")
+c('#define G_NAME(s) s, sizeof s - 1')
 local function cident(class) return (class:gsub("%.", "_")) end
 for _, class in ipairs(const_classes) do
   local ints, strs = {}, {}
@@ -177,13 +181,13 @@ for _, class in ipairs(const_classes) do
       -- compares the two.
       local v = tostring(k.value)
       if k.value > 2147483647 or k.value < -2147483647 then v = v .. "LL" end
-      ints[#ints + 1] = ('  {"%s", %s},'):format(k.lua, v)
+      ints[#ints + 1] = ('  {G_NAME("%s"), %s},'):format(k.lua, v)
     else
-      strs[#strs + 1] = ('  {"%s", "%s"},'):format(k.lua, k.value:gsub('[\\"]', "\\%0"))
+      strs[#strs + 1] = ('  {G_NAME("%s"), "%s"},'):format(k.lua, k.value:gsub('[\\"]', "\\%0"))
     end
   end
-  c(("static const struct g_iconst gi_%s[] = {\n%s\n  {NULL, 0}\n};"):format(cident(class), table.concat(ints, "\n")))
-  c(("static const struct g_sconst gs_%s[] = {\n%s\n  {NULL, NULL}\n};"):format(cident(class), table.concat(strs, "\n")))
+  c(("static const struct g_iconst gi_%s[] = {\n%s\n  {NULL, 0, 0}\n};"):format(cident(class), table.concat(ints, "\n")))
+  c(("static const struct g_sconst gs_%s[] = {\n%s\n  {NULL, 0, NULL}\n};"):format(cident(class), table.concat(strs, "\n")))
 end
 
 -- Typed-parameter names with their C type, for setters without a getter.
@@ -273,13 +277,48 @@ end
 local bind_lines, skip_lines = {}, {}
 for _, e in ipairs(entries) do
   if e.status == "gen" or e.status == "hand" then
-    bind_lines[#bind_lines + 1] = ('  {"%s", "%s.%s"},'):format(e.fn.name, e.class, e.method)
+    bind_lines[#bind_lines + 1] = ('  {G_NAME("%s"), "%s.%s"},'):format(e.fn.name, e.class, e.method)
   elseif e.status == "skip" then
-    skip_lines[#skip_lines + 1] = ('  {"%s", "%s"},'):format(e.fn.name, e.reason:gsub('[\\"]', "\\%0"))
+    skip_lines[#skip_lines + 1] = ('  {G_NAME("%s"), "%s"},'):format(e.fn.name, e.reason:gsub('[\\"]', "\\%0"))
   end
 end
-c(("\nstatic const struct g_sconst g_bindings[] = {\n%s\n  {NULL, NULL}\n};"):format(table.concat(bind_lines, "\n")))
-c(("static const struct g_sconst g_skipped[] = {\n%s\n  {NULL, NULL}\n};"):format(table.concat(skip_lines, "\n")))
+c(("\nstatic const struct g_sconst g_bindings[] = {\n%s\n  {NULL, 0, NULL}\n};"):format(table.concat(bind_lines, "\n")))
+c(("static const struct g_sconst g_skipped[] = {\n%s\n  {NULL, 0, NULL}\n};"):format(table.concat(skip_lines, "\n")))
+
+-- How many entries each table virt.<path> ends with (constants, generated
+-- and hand-written methods; for "virt" also its classes): created at that
+-- size, a table is not rehashed again and again while it fills.  Hand
+-- methods with no C name in their comment are not counted: 8 more slots
+-- leave room for them (the hash part is a power of two above that).
+local table_size, top_classes = {}, {}
+local function count(path, n) table_size[path] = (table_size[path] or 0) + n end
+for _, class in ipairs(const_classes) do count(class, #const_by_class[class]) end
+for _, class in ipairs(reg_classes) do count(class, #regs[class]) end
+for key in pairs(hand_methods) do count(key:match("^(.*)%.[^.]*$"), 1) end
+for path in pairs(table_size) do
+  if path ~= "virt" then top_classes[path:match("^[^.]*")] = true end
+end
+for _ in pairs(top_classes) do count("virt", 1) end
+count("virt", 2)                       -- _bindings, _skipped
+local size_lines, size_paths = {}, {}
+for path in pairs(table_size) do size_paths[#size_paths + 1] = path end
+table.sort(size_paths)
+for _, path in ipairs(size_paths) do
+  size_lines[#size_lines + 1] = ('    {"%s", %d},'):format(path, table_size[path] + 8)
+end
+c(([[
+
+int lv_gen_table_size(const char *path)
+{
+  static const struct { const char *path; int n; } sizes[] = {
+%s
+    {NULL, 0}};
+  int i;
+  for (i = 0; sizes[i].path; i++)
+    if (strcmp(sizes[i].path, path) == 0)
+      return sizes[i].n;
+  return 0;
+}]]):format(table.concat(size_lines, "\n")))
 
 c([[
 
@@ -287,7 +326,7 @@ c([[
  * idx), created when missing; pushed. */
 static void g_class_table(lua_State *L, int idx, const char *path)
 {
-  const char *dot;
+  const char *dot, *full = path;
   lua_pushvalue(L, idx);
   if (strcmp(path, "virt") == 0)
     return;
@@ -298,7 +337,7 @@ static void g_class_table(lua_State *L, int idx, const char *path)
     lua_pushlstring(L, path, n);
     if (lua_rawget(L, -2) != LUA_TTABLE) {
       lua_pop(L, 1);
-      lua_newtable(L);
+      lua_createtable(L, 0, dot ? 0 : lv_gen_table_size(full));
       lua_pushlstring(L, path, n);
       lua_pushvalue(L, -2);
       lua_rawset(L, -4);
@@ -313,22 +352,25 @@ static void g_set_consts(lua_State *L, int idx, const char *path,
 {
   g_class_table(L, idx, path);
   for (; ic->name; ic++) {
+    lua_pushlstring(L, ic->name, ic->len);
     lua_pushinteger(L, ic->value);
-    lua_setfield(L, -2, ic->name);
+    lua_rawset(L, -3);
   }
   for (; sc->name; sc++) {
+    lua_pushlstring(L, sc->name, sc->len);
     lua_pushstring(L, sc->value);
-    lua_setfield(L, -2, sc->name);
+    lua_rawset(L, -3);
   }
   lua_pop(L, 1);
 }
 
-static void g_set_map(lua_State *L, int idx, const char *field, const struct g_sconst *sc)
+static void g_set_map(lua_State *L, int idx, const char *field, const struct g_sconst *sc, int n)
 {
-  lua_newtable(L);
+  lua_createtable(L, 0, n);
   for (; sc->name; sc++) {
+    lua_pushlstring(L, sc->name, sc->len);
     lua_pushstring(L, sc->value);
-    lua_setfield(L, -2, sc->name);
+    lua_rawset(L, -3);
   }
   lua_setfield(L, idx, field);
 }
@@ -346,8 +388,8 @@ for _, class in ipairs(reg_classes) do
     R[#R + 1] = ('  g_class_table(L, m, "%s");\n  luaL_setfuncs(L, gr_%s, 0);\n  lua_pop(L, 1);'):format(class, cident(class))
   end
 end
-R[#R + 1] = '  g_set_map(L, m, "_bindings", g_bindings);'
-R[#R + 1] = '  g_set_map(L, m, "_skipped", g_skipped);'
+R[#R + 1] = ('  g_set_map(L, m, "_bindings", g_bindings, %d);'):format(#bind_lines)
+R[#R + 1] = ('  g_set_map(L, m, "_skipped", g_skipped, %d);'):format(#skip_lines)
 R[#R + 1] = "}"
 c("\nvoid lv_gen_register(lua_State *L);\n" .. table.concat(R, "\n"))
 
