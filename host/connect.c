@@ -94,24 +94,6 @@ void lv_cb_free(void *opaque)
   free(cb);
 }
 
-lua_State *lv_cb_begin(lv_cb *cb)
-{
-  lua_State *L = lv_main_state();
-  if (!L || !lv_loop_on_thread())
-    return NULL;
-  if (!lua_checkstack(L, 24))   /* never raise through libvirt */
-    return NULL;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, cb->fn);
-  if (cb->conn != LUA_NOREF)
-    lua_rawgeti(L, LUA_REGISTRYINDEX, cb->conn);
-  return L;
-}
-
-void lv_cb_call(lua_State *L, int nargs, const char *where)
-{
-  lv_pcall(L, nargs, 0, where);
-}
-
 void lv_connect_track(lv_conn *c, int id, lv_dereg_fn dereg)
 {
   if (c->ntrack == c->captrack) {

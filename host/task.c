@@ -138,26 +138,41 @@ static int msghandler(lua_State *L)
   return 1;
 }
 
-/* The error (with traceback) is on top of L: give it to the handler set by
- * virt.set_error_handler, or print it.  Pops it. */
-void lv_report_error(lua_State *L, const char *where)
+/* report(err, where): under lua_pcall, so that reporting (which allocates)
+ * cannot raise either. */
+static int report(lua_State *L)
 {
+  const char *where = lua_touserdata(L, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, ERRH_KEY);
   if (lua_isfunction(L, -1)) {
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, 1);
     lua_pushstring(L, where);
-    if (lua_pcall(L, 2, 0, 0) == LUA_OK) {
-      lua_pop(L, 1);
-      return;
-    }
+    if (lua_pcall(L, 2, 0, 0) == LUA_OK)
+      return 0;
     fprintf(stderr, "luvirt: error in the error handler: %s\n",
             luaL_tolstring(L, -1, NULL));
-    lua_pop(L, 2);
-  } else
-    lua_pop(L, 1);
-  fprintf(stderr, "luvirt: error in %s: %s\n", where, luaL_tolstring(L, -1, NULL));
+  }
+  fprintf(stderr, "luvirt: error in %s: %s\n", where, luaL_tolstring(L, 1, NULL));
   fflush(stderr);
-  lua_pop(L, 2);
+  return 0;
+}
+
+/* The error (with traceback) is on top of L: give it to the handler set by
+ * virt.set_error_handler, or print it.  Pops it.  Never raises. */
+void lv_report_error(lua_State *L, const char *where)
+{
+  if (lua_checkstack(L, 3)) {
+    lua_pushcfunction(L, report);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, (void *)where);
+    if (lua_pcall(L, 2, 0, 0) == LUA_OK)
+      return;
+  }
+  /* not even that could be done (no memory): what is left is on top */
+  fprintf(stderr, "luvirt: error in %s: %s\n", where,
+          lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(cannot report it: no memory)");
+  fflush(stderr);
+  lua_pop(L, 1);
 }
 
 int lv_pcall(lua_State *L, int nargs, int nresults, const char *where)
@@ -346,12 +361,8 @@ static void run_later(void)
       ;
     else if (!l->push)
       luaL_unref(mainL, LUA_REGISTRYINDEX, l->ref);
-    else {
-      int n;
-      lua_rawgeti(mainL, LUA_REGISTRYINDEX, l->ref);
-      n = l->push(mainL, l->data);
-      lv_pcall(mainL, n, 0, l->where);
-    }
+    else
+      lv_deliver(l->ref, l->push, l->data, l->where);   /* pushes under pcall */
     if (l->push)
       free(l->data);
     free(l);
