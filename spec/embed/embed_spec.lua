@@ -122,6 +122,31 @@ describe("the embedding API", function()
     end)
   end)
 
+  describe("spec/embed/callbacks.c", function()
+    local prog
+    setup(function() prog = build("spec/embed/callbacks.c", "callbacks") end)
+
+    it("drops and reports event callbacks Lua has no memory for; later events still arrive",
+      function()
+        local out, ok = sh(prog)
+        assert(ok, out)
+        assert.not_matches("not ok", out)
+        for _, where in ipairs({ "a network event callback", "a storage pool event callback",
+                                 "a node device event callback", "a domain event callback",
+                                 "an event timeout callback" }) do
+          assert.matches("luvirt: error in " .. where .. ": not enough memory", out, 1, true)
+        end
+        assert.matches("\n0 failed\n", out)
+      end)
+
+    it("does so with no definite leak and no memory error, under " .. CHECKER, function()
+      if not SANITIZED then need("valgrind", "valgrind") end
+      local out, ok, code = valgrind(prog)
+      assert(ok, ("%s: exit %s:\n%s"):format(CHECKER, tostring(code), out))
+      assert.matches("\n0 failed\n", out)
+    end)
+  end)
+
   it("installs with DESTDIR, and a program built with pkg-config against the copy runs",
     function()
       need("make", "make")
