@@ -501,9 +501,18 @@ static int p_get(lua_State *L, lv_job *j)
   return 1;
 }
 
+/* A string nobody took (the state closed while the call ran) is freed. */
+static void f_get(lv_job *j)
+{
+  struct a_get *a = (struct a_get *)j;
+  free(a->s);
+  a->s = NULL;
+}
+
 static int get(lua_State *L, int which)
 {
   LV_JOB_DECL(struct a_get, a, w_get, p_get);
+  a.job.fini = f_get;
   a.conn = lv_job_hold(&a.job, L, 1, &lv_connect_class);
   a.which = which;
   if (which == G_MAXVCPUS)
