@@ -147,6 +147,33 @@ describe("the embedding API", function()
     end)
   end)
 
+  describe("spec/embed/orphans.c", function()
+    local tb = require "spec.helpers.testbed"
+    local prog, daemon
+    setup(function()
+      local ok, why = tb.check{ qemu = false }
+      assert(ok, "spec/embed/orphans.c needs a private libvirtd (calls on test:/// never " ..
+                 "reach a worker): " .. tostring(why))
+      daemon = tb.daemon{ tcp = false }
+      prog = build("spec/embed/orphans.c", "orphans")
+    end)
+    teardown(function() tb.cleanup_all() end)
+
+    it("closes the state while calls returning objects, strings and arrays are in flight", function()
+      local out, ok = sh(prog .. " " .. q(daemon.test_uri))
+      assert(ok, out)
+      assert.not_matches("not ok", out)
+      assert.matches("\n0 failed\n$", out)
+    end)
+
+    it("and every result nobody took is freed: no definite leak under " .. CHECKER, function()
+      if not SANITIZED then need("valgrind", "valgrind") end
+      local out, ok, code = valgrind(prog .. " " .. q(daemon.test_uri))
+      assert(ok, ("%s: exit %s:\n%s"):format(CHECKER, tostring(code), out))
+      assert.matches("\n0 failed\n", out)
+    end)
+  end)
+
   it("installs with DESTDIR, and a program built with pkg-config against the copy runs",
     function()
       need("make", "make")
