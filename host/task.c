@@ -422,6 +422,34 @@ void *lv_job_hold(lv_job *job, lua_State *L, int idx, const lv_class *cls)
   return ptr;
 }
 
+/* push_k(args..., job): the job's push() in a frame of its own, with the
+ * binding's arguments at the same indices (pushes name their parent
+ * object by index). */
+static int push_k(lua_State *L)
+{
+  lv_job *job = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return job->push(L, job);
+}
+
+/* Run push(); when something must be freed after it (fini, the heap copy),
+ * under lua_pcall, so that a push that raises (no memory for the results)
+ * skips neither.  Returns the number of results, or -1 with the error on
+ * top. */
+static int push_results(lua_State *L, lv_job *job, int heap)
+{
+  int top = lua_gettop(L), i;
+  if ((!job->fini && !heap) || !lua_checkstack(L, top + 2))
+    return job->push(L, job);
+  lua_pushcfunction(L, push_k);
+  for (i = 1; i <= top; i++)
+    lua_pushvalue(L, i);
+  lua_pushlightuserdata(L, job);
+  if (lua_pcall(L, top + 1, LUA_MULTRET, 0) != LUA_OK)
+    return -1;
+  return lua_gettop(L) - top;
+}
+
 static int finish(lua_State *L, lv_job *job, int heap)
 {
   int n;
@@ -434,12 +462,12 @@ static int finish(lua_State *L, lv_job *job, int heap)
       free(job);
     return lv_error_raise(L, &e);
   }
-  n = job->push ? job->push(L, job) : 0;
+  n = job->push ? push_results(L, job, heap) : 0;
   if (job->fini)
     job->fini(job);
   if (heap)
     free(job);
-  return n;
+  return n < 0 ? lua_error(L) : n;
 }
 
 int lv_job_detach(lv_job *job)
