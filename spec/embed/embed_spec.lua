@@ -122,9 +122,9 @@ describe("the embedding API", function()
     end)
   end)
 
-  describe("spec/embed/callbacks.c", function()
+  describe("spec/embed/nomemory.c", function()
     local prog
-    setup(function() prog = build("spec/embed/callbacks.c", "callbacks") end)
+    setup(function() prog = build("spec/embed/nomemory.c", "nomemory") end)
 
     it("drops and reports event callbacks Lua has no memory for; later events still arrive",
       function()
@@ -138,6 +138,12 @@ describe("the embedding API", function()
         end
         assert.matches("\n0 failed\n", out)
       end)
+
+    it("frees the objects of a call whose results cannot be pushed", function()
+      local out, ok = sh(prog)
+      assert(ok, out)
+      assert.matches("ok - a call whose results cannot be pushed raises 'not enough memory'", out, 1, true)
+    end)
 
     it("does so with no definite leak and no memory error, under " .. CHECKER, function()
       if not SANITIZED then need("valgrind", "valgrind") end

@@ -1,13 +1,20 @@
 /*
- * callbacks.c: event callbacks while Lua has no memory.  The program
- * replaces the state's allocator with one it can make fail, queues events
- * of every family the test driver emits (network, storage pool, node
- * device, domain) and a virt.Event timeout, and runs the loop while every
- * allocation that grows fails: the arguments cannot even be pushed.  Those
- * deliveries must be dropped and reported, never raise through libvirt
- * (which, outside any pcall, would abort the process), and the next events
- * must arrive normally.  One check per line ("ok - ..." / "not ok - ...").
- * Built and run (also under valgrind) by spec/embed/embed_spec.lua.
+ * nomemory.c: what luvirt does when Lua has no memory.  The program
+ * replaces the state's allocator with one it can make fail.
+ *
+ * Event callbacks: events of every family the test driver emits (network,
+ * storage pool, node device, domain) and a virt.Event timeout are queued
+ * and the loop runs while every allocation that grows fails: the arguments
+ * cannot even be pushed.  Those deliveries must be dropped and reported,
+ * never raise through libvirt (which lost every later event), and the next
+ * events must arrive normally.
+ *
+ * Call results: a call whose results cannot be pushed (the table for an
+ * array of objects) raises "not enough memory", and what libvirt handed
+ * over is freed, not leaked (valgrind tells).
+ *
+ * One check per line ("ok - ..." / "not ok - ...").  Built and run (also
+ * under valgrind) by spec/embed/embed_spec.lua.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -149,6 +156,29 @@ int main(void)
                "for _ = 1, 3 do virt.sleep(0) end "
                "assert(ticks > 0, 'no tick') virt.Event.remove_timeout(timer)");
   check(!err, "the timeout fires again", err);
+
+  /* A call whose results Lua cannot hold: its objects are freed (the
+   * chunk is run once with memory, so that the failing run reaches the
+   * binding's push rather than failing on the way). */
+  for (i = 0; i < 2; i++) {
+    int rc;
+    if (luaL_loadstring(L, "local ok, e = pcall(conn.list_all_networks, conn)\n"
+                           "return ok, tostring(e)") != LUA_OK) {
+      check(0, "the call chunk loads", lua_tostring(L, -1));
+      lua_pop(L, 1);
+      break;
+    }
+    failing = i == 1;
+    rc = lua_pcall(L, 0, 2, 0);
+    failing = 0;
+    if (i == 1)
+      check(rc == LUA_OK && !lua_toboolean(L, -2) && strstr(lua_tostring(L, -1), "not enough memory"),
+            "a call whose results cannot be pushed raises 'not enough memory'",
+            rc == LUA_OK ? lua_tostring(L, -1) : lua_tostring(L, -1));
+    lua_settop(L, top);
+  }
+  err = run(L, "assert(#conn:list_all_networks() >= 2)");
+  check(!err, "the same call with memory again", err);
 
   err = run(L, "dom:destroy() dom:undefine() net:destroy() net:undefine() "
                "pool:destroy() pool:undefine() conn:close()");
