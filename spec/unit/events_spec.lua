@@ -9,14 +9,8 @@
 local virt = require "virt"
 local uv = require "luv"
 local fx = require "spec.helpers.fixtures"
-
-local function wait_for(cond, what)
-  local deadline = uv.now() + 3000
-  while not cond() do
-    if uv.now() > deadline then error("timed out waiting for " .. what, 2) end
-    virt.sleep(10)
-  end
-end
+local ev = require "spec.helpers.events"
+local wait_for = ev.wait_for
 
 local function net_xml(name)
   return ([[
@@ -38,80 +32,37 @@ local function vhba_xml(n)
 </capability></device>]]):format(n, n)
 end
 
--- On conn, a callback that records its arguments and then raises; on a
--- second connection to the same test driver, one that only records (libvirt
--- takes one registration per event id, object and connection).  Run act()
--- and wait for `count` deliveries to both.  Returns the arguments conn's
--- callback got, the reported errors and the other callback's count.
-local function exercise(conn, family, id, obj, count, act)
-  local other = virt.new("test:///default")
-  local reg, dereg = conn[family .. "_event_register_any"], conn[family .. "_event_deregister_any"]
-  local got, errors, also = {}, {}, 0
-  virt.set_error_handler(function(msg, where) errors[#errors + 1] = { msg = msg, where = where } end)
-  local ok, err = pcall(function()
-    local bad = reg(conn, obj, id, function(...)
-      got[#got + 1] = table.pack(...)
-      error("deliberate failure #" .. #got)
-    end)
-    local good = reg(other, nil, id, function() also = also + 1 end)
-    act()
-    wait_for(function() return #got >= count and also >= count end, count .. " " .. family .. " events")
-    virt.sleep(20)   -- nothing more should come
-    dereg(conn, bad)
-    dereg(other, good)
-  end)
-  virt.set_error_handler(nil)
-  other:close()
-  assert(ok, err)
-  assert.equals(count, #got)
-  return got, errors, also
-end
-
--- Every delivery raised, and each was reported once, from `where`, with
--- the callback's message and a traceback; the other connection's callback
--- saw every event.
-local function assert_reported(errors, also, n, where)
-  assert.equals(n, also)
-  assert.equals(n, #errors)
-  for i, e in ipairs(errors) do
-    assert.equals(where, e.where)
-    assert.matches("deliberate failure #" .. i, e.msg, 1, true)
-    assert.matches("stack traceback", e.msg, 1, true)
-  end
-end
+local DEFAULT = "test:///default"   -- connections to it share one driver
 
 describe("event callbacks (test:///default)", function()
   local conn
-  before_each(function() conn = virt.new("test:///default") end)
+  before_each(function() conn = virt.new(DEFAULT) end)
   after_each(function() conn:close() end)
+
+  local function exercise(family, id, obj, count, act)
+    return ev.exercise{ conn = conn, other_uri = DEFAULT, family = family, id = id, obj = obj,
+                        count = count, act = act }
+  end
 
   it("networks: fn(conn, net, event, detail), and a raising callback stops nothing", function()
     local N = virt.Network
     local net
-    local got, errors, also = exercise(conn, "network", N.EVENT_ID_LIFECYCLE, nil, 4, function()
+    local got, errors = exercise("network", N.EVENT_ID_LIFECYCLE, nil, 4, function()
       net = conn:define_network(net_xml("evnet"))
       net:create()
       net:destroy()
       net:undefine()
     end)
-    local want = { N.EVENT_DEFINED, N.EVENT_STARTED, N.EVENT_STOPPED, N.EVENT_UNDEFINED }
-    assert.equals(4, #got)
-    for i, args in ipairs(got) do
-      assert.equals(4, args.n)
-      assert.is_true(rawequal(conn, args[1]))
-      assert.equals("<Network evnet>", tostring(args[2]))
-      assert.equals(net, args[2])
-      assert.equals(conn, args[2]:get_connection())
-      assert.equals(want[i], args[3])
-      assert.equals(0, args[4])
-    end
-    assert_reported(errors, also, 4, "a network event callback")
+    ev.check_args(got, conn, 4, "Network", "evnet",
+                  { N.EVENT_DEFINED, N.EVENT_STARTED, N.EVENT_STOPPED, N.EVENT_UNDEFINED })
+    for _, args in ipairs(got) do assert.equals(net, args[2]) end
+    ev.check_where(errors, "a network event callback")
   end)
 
   it("networks: a callback for one network sees only its events", function()
     local N = virt.Network
     local mine = conn:define_network(net_xml("evmine"))
-    local got = exercise(conn, "network", N.EVENT_ID_LIFECYCLE, mine, 2, function()
+    local got = exercise("network", N.EVENT_ID_LIFECYCLE, mine, 2, function()
       local other = conn:define_network(net_xml("evother"))
       other:create()
       mine:create()
@@ -120,89 +71,61 @@ describe("event callbacks (test:///default)", function()
       other:undefine()
     end)
     mine:undefine()
-    assert.equals(2, #got)
-    assert.equals("evmine", got[1][2]:get_name())
-    assert.equals(N.EVENT_STARTED, got[1][3])
-    assert.equals("evmine", got[2][2]:get_name())
-    assert.equals(N.EVENT_STOPPED, got[2][3])
+    ev.check_args(got, conn, 4, "Network", "evmine", { N.EVENT_STARTED, N.EVENT_STOPPED })
   end)
 
   it("storage pools: lifecycle fn(conn, pool, event, detail) and refresh fn(conn, pool)", function()
     local P = virt.StoragePool
-    local pool
-    local got, errors, also = exercise(conn, "storage_pool", P.EVENT_ID_LIFECYCLE, nil, 4, function()
-      pool = conn:define_storage_pool(pool_xml("evpool"))
+    local got, errors = exercise("storage_pool", P.EVENT_ID_LIFECYCLE, nil, 4, function()
+      local pool = conn:define_storage_pool(pool_xml("evpool"))
       pool:create()
       pool:destroy()
       pool:undefine()
     end)
-    local want = { P.EVENT_DEFINED, P.EVENT_STARTED, P.EVENT_STOPPED, P.EVENT_UNDEFINED }
-    for i, args in ipairs(got) do
-      assert.equals(4, args.n)
-      assert.is_true(rawequal(conn, args[1]))
-      assert.equals("<StoragePool evpool>", tostring(args[2]))
-      assert.equals(want[i], args[3])
-      assert.equals(0, args[4])
-    end
-    assert_reported(errors, also, 4, "a storage pool event callback")
+    ev.check_args(got, conn, 4, "StoragePool", "evpool",
+                  { P.EVENT_DEFINED, P.EVENT_STARTED, P.EVENT_STOPPED, P.EVENT_UNDEFINED })
+    ev.check_where(errors, "a storage pool event callback")
 
-    pool = conn:define_storage_pool(pool_xml("evpool2"))
+    local pool = conn:define_storage_pool(pool_xml("evpool2"))
     pool:create()
-    got, errors, also = exercise(conn, "storage_pool", P.EVENT_ID_REFRESH, pool, 2, function()
+    got, errors = exercise("storage_pool", P.EVENT_ID_REFRESH, pool, 2, function()
       pool:refresh()
       pool:refresh()
     end)
     pool:destroy()
     pool:undefine()
-    for _, args in ipairs(got) do
-      assert.equals(2, args.n)
-      assert.is_true(rawequal(conn, args[1]))
-      assert.equals(pool, args[2])
-      assert.equals("evpool2", args[2]:get_name())
-    end
-    assert_reported(errors, also, 2, "a storage pool event callback")
+    ev.check_args(got, conn, 2, "StoragePool", "evpool2")
+    for _, args in ipairs(got) do assert.equals(pool, args[2]) end
+    ev.check_where(errors, "a storage pool event callback")
   end)
 
   it("node devices: fn(conn, dev, event, detail)", function()
     local ND = virt.NodeDevice
     local name
-    local got, errors, also = exercise(conn, "node_device", ND.EVENT_ID_LIFECYCLE, nil, 2, function()
+    local got, errors = exercise("node_device", ND.EVENT_ID_LIFECYCLE, nil, 2, function()
       local v = conn:create_node_device(vhba_xml(7))
       name = v:get_name()
       v:destroy()
     end)
-    local want = { ND.EVENT_CREATED, ND.EVENT_DELETED }
-    for i, args in ipairs(got) do
-      assert.equals(4, args.n)
-      assert.is_true(rawequal(conn, args[1]))
-      assert.equals("<NodeDevice " .. name .. ">", tostring(args[2]))
-      assert.equals(want[i], args[3])
-      assert.equals(0, args[4])
-    end
-    assert_reported(errors, also, 2, "a node device event callback")
+    ev.check_args(got, conn, 4, "NodeDevice", name, { ND.EVENT_CREATED, ND.EVENT_DELETED })
+    ev.check_where(errors, "a node device event callback")
   end)
 
   it("domains: fn(conn, dom, event, detail), through the same path", function()
     local D = virt.Domain
     local dom
-    local got, errors, also = exercise(conn, "domain", D.EVENT_ID_LIFECYCLE, nil, 4, function()
+    local got, errors = exercise("domain", D.EVENT_ID_LIFECYCLE, nil, 4, function()
       dom = conn:define_domain(fx.domain_xml("evdom"))
       dom:create()
       dom:destroy()
       dom:undefine()
     end)
-    local want = { D.EVENT_DEFINED, D.EVENT_STARTED, D.EVENT_STOPPED, D.EVENT_UNDEFINED }
-    local detail = { D.EVENT_DEFINED_ADDED, D.EVENT_STARTED_BOOTED, D.EVENT_STOPPED_DESTROYED,
-                     D.EVENT_UNDEFINED_REMOVED }
-    for i, args in ipairs(got) do
-      assert.equals(4, args.n)
-      assert.is_true(rawequal(conn, args[1]))
-      assert.equals(dom, args[2])
-      assert.equals(conn, args[2]:get_connection())
-      assert.equals(want[i], args[3])
-      assert.equals(detail[i], args[4])
-    end
-    assert_reported(errors, also, 4, "a domain event callback")
+    ev.check_args(got, conn, 4, "Domain", "evdom",
+                  { D.EVENT_DEFINED, D.EVENT_STARTED, D.EVENT_STOPPED, D.EVENT_UNDEFINED },
+                  { D.EVENT_DEFINED_ADDED, D.EVENT_STARTED_BOOTED, D.EVENT_STOPPED_DESTROYED,
+                    D.EVENT_UNDEFINED_REMOVED })
+    for _, args in ipairs(got) do assert.equals(dom, args[2]) end
+    ev.check_where(errors, "a domain event callback")
   end)
 
   it("an object handed to a callback outlives the event and the callback's connection variable", function()
