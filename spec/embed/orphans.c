@@ -17,17 +17,7 @@
 #include <string.h>
 #include <luvirt.h>
 #include <lauxlib.h>
-
-static int failures;
-
-static void check(int ok, const char *what, const char *detail)
-{
-  printf("%s - %s%s%s\n", ok ? "ok" : "not ok", what, detail && !ok ? ": " : "",
-         detail && !ok ? detail : "");
-  fflush(stdout);
-  if (!ok)
-    failures++;
-}
+#include "check.h"
 
 /* Each entry: a call whose result libvirt allocates, and what it is. */
 static const char *script =
