@@ -581,16 +581,16 @@ static void on_notify(int watch, int fd, int events, void *opaque)
 {
   aconn *c = opaque;
   unsigned char x[4];
-  lua_State *L;
+  lv_args a = LV_ARGS_INIT;
   (void)watch;
   if (!(events & VIR_EVENT_HANDLE_READABLE) || aw_read_all(fd, x, 4) < 0) {
     virEventUpdateHandle(c->watch, 0);        /* the helper is gone */
     return;
   }
-  if (!c->close_cb || !(L = lv_cb_begin(c->close_cb)))
+  if (!c->close_cb)
     return;
-  lua_pushinteger(L, x[0] | x[1] << 8);
-  lv_cb_call(L, 2, "an admin close callback");
+  lv_arg_int(&a, x[0] | x[1] << 8);
+  lv_cb_deliver(c->close_cb, &a, "an admin close callback");
 }
 
 static int simple(lua_State *L, aconn *c, const char *op)

@@ -94,24 +94,6 @@ void lv_cb_free(void *opaque)
   free(cb);
 }
 
-lua_State *lv_cb_begin(lv_cb *cb)
-{
-  lua_State *L = lv_main_state();
-  if (!L || !lv_loop_on_thread())
-    return NULL;
-  if (!lua_checkstack(L, 24))   /* never raise through libvirt */
-    return NULL;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, cb->fn);
-  if (cb->conn != LUA_NOREF)
-    lua_rawgeti(L, LUA_REGISTRYINDEX, cb->conn);
-  return L;
-}
-
-void lv_cb_call(lua_State *L, int nargs, const char *where)
-{
-  lv_pcall(L, nargs, 0, where);
-}
-
 void lv_connect_track(lv_conn *c, int id, lv_dereg_fn dereg)
 {
   if (c->ntrack == c->captrack) {
@@ -170,56 +152,81 @@ typedef struct auth_ctx {
   int failed;
 } auth_ctx;
 
+typedef struct auth_call {
+  virConnectCredentialPtr cred;
+  unsigned int ncred, nset;
+  int ok;
+} auth_call;
+
+/* auth_k(fn, call) under lua_pcall: the array, the call and the reading of
+ * the results (any field access may run a script's metamethod) raise
+ * nothing through libvirt. */
+static int auth_k(lua_State *L)
+{
+  auth_call *c = lua_touserdata(L, 2);
+  unsigned int i;
+  lua_settop(L, 1);
+  lua_createtable(L, (int)c->ncred, 0);                    /* 2: the array */
+  for (i = 0; i < c->ncred; i++) {
+    lua_createtable(L, 0, 5);
+    lv_setfield_int(L, "type", c->cred[i].type);
+    lv_setfield_str(L, "prompt", c->cred[i].prompt);
+    lv_setfield_str(L, "challenge", c->cred[i].challenge);
+    lv_setfield_str(L, "defresult", c->cred[i].defresult);
+    lv_setfield_str(L, "result", c->cred[i].defresult);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 1, 1);                                       /* 3: its answer */
+  if (lua_isinteger(L, 3) && lua_tointeger(L, 3) != 0)
+    return 0;
+  for (i = 0; i < c->ncred; i++) {
+    const char *r;
+    size_t len;
+    lua_rawgeti(L, 2, i + 1);
+    lua_getfield(L, -1, "result");
+    r = lua_tolstring(L, -1, &len);
+    c->cred[i].result = NULL;
+    c->cred[i].resultlen = 0;
+    if (r && (c->cred[i].result = malloc(len + 1)) != NULL) {
+      memcpy(c->cred[i].result, r, len + 1);
+      c->cred[i].resultlen = (unsigned int)len;
+    }
+    c->nset = i + 1;
+    lua_pop(L, 2);
+  }
+  c->ok = 1;
+  return 0;
+}
+
 /* Sys::Virt's contract: the callback gets an array of { type, prompt,
  * challenge, defresult } and sets result on each. */
 static int auth_cb(virConnectCredentialPtr cred, unsigned int ncred, void *cbdata)
 {
   auth_ctx *a = cbdata;
   lua_State *L = a->L;
+  auth_call c;
   unsigned int i;
-  int ok = 1, top = lua_gettop(L);
-  if (!lua_checkstack(L, 8))
+  c.cred = cred;
+  c.ncred = ncred;
+  c.nset = 0;
+  c.ok = 0;
+  if (!lua_checkstack(L, 6))
     return -1;
+  lua_pushcfunction(L, auth_k);
   lua_pushvalue(L, a->fn);
-  lua_createtable(L, (int)ncred, 0);
-  for (i = 0; i < ncred; i++) {
-    lua_createtable(L, 0, 5);
-    lv_setfield_int(L, "type", cred[i].type);
-    lv_setfield_str(L, "prompt", cred[i].prompt);
-    lv_setfield_str(L, "challenge", cred[i].challenge);
-    lv_setfield_str(L, "defresult", cred[i].defresult);
-    lv_setfield_str(L, "result", cred[i].defresult);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushvalue(L, -1);
-  lua_insert(L, top + 1);       /* keep the array after the call */
-  if (lv_pcall(L, 1, 1, "the authentication callback") != 0) {
-    lua_settop(L, top);
+  lua_pushlightuserdata(L, &c);
+  if (lv_pcall(L, 2, 0, "the authentication callback") != 0) {
     a->failed = 1;
-    return -1;
-  }
-  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) != 0)
-    ok = 0;
-  for (i = 0; ok && i < ncred; i++) {
-    const char *r;
-    size_t len;
-    lua_rawgeti(L, top + 1, i + 1);
-    lua_getfield(L, -1, "result");
-    r = lua_tolstring(L, -1, &len);
-    if (r) {
-      cred[i].result = malloc(len + 1);
-      if (cred[i].result) {
-        memcpy(cred[i].result, r, len + 1);
-        cred[i].resultlen = (unsigned int)len;
-      }
-    } else {
+    for (i = 0; i < c.nset; i++) {     /* half-read results are not libvirt's */
+      free(cred[i].result);
       cred[i].result = NULL;
       cred[i].resultlen = 0;
     }
-    lua_pop(L, 2);
+    return -1;
   }
-  lua_settop(L, top);
-  return ok ? 0 : -1;
+  return c.ok ? 0 : -1;
 }
 
 struct a_open {
@@ -501,9 +508,18 @@ static int p_get(lua_State *L, lv_job *j)
   return 1;
 }
 
+/* A string nobody took (the state closed while the call ran) is freed. */
+static void f_get(lv_job *j)
+{
+  struct a_get *a = (struct a_get *)j;
+  free(a->s);
+  a->s = NULL;
+}
+
 static int get(lua_State *L, int which)
 {
   LV_JOB_DECL(struct a_get, a, w_get, p_get);
+  a.job.fini = f_get;
   a.conn = lv_job_hold(&a.job, L, 1, &lv_connect_class);
   a.which = which;
   if (which == G_MAXVCPUS)

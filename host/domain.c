@@ -153,10 +153,19 @@ static int p_op(lua_State *L, lv_job *j)
   return 0;
 }
 
+/* A string nobody took (the state closed while the call ran) is freed. */
+static void f_op(lv_job *j)
+{
+  struct a_op *a = (struct a_op *)j;
+  free(a->s);
+  a->s = NULL;
+}
+
 /* argi: stack index of the numeric argument or 0; flagi: of the flags or 0 */
 static int op(lua_State *L, int which, int argi, int flagi)
 {
   LV_JOB_DECL(struct a_op, a, w_op, p_op);
+  a.job.fini = f_op;
   a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
   a.op = which;
   if (argi) {

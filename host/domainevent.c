@@ -11,36 +11,14 @@
 #include <stdlib.h>
 #include "lv.h"
 
-/* What one event delivers after (conn, dom): a list of typed values.
- * Every callback below only fills one of these; deliver() pushes and calls
- * under lua_pcall, so even a memory error while pushing stays in Lua. */
-typedef struct evarg {
-  char t;                       /* i integer, u unsigned 64, s string, p params, g graphics */
-  union {
-    long long i;
-    unsigned long long u;
-    const char *s;
-  } v;
-} evarg;
+/* Every callback below only describes its values (lv_args, after the
+ * domain); lv_cb_deliver pushes them and calls under lua_pcall, so even a
+ * memory error while pushing stays in Lua. */
+#define WHERE "a domain event callback"
 
-typedef struct evargs {
-  lv_cb *cb;
-  virDomainPtr dom;
-  int n;
-  evarg a[6];
-  virTypedParameterPtr params;
-  int nparams;
-  const virDomainEventGraphicsAddress *local, *remote;
-  const virDomainEventGraphicsSubject *subject;
-} evargs;
-
-#define ARG_I(e, x) ((e)->a[(e)->n].t = 'i', (e)->a[(e)->n++].v.i = (x))
-#define ARG_U(e, x) ((e)->a[(e)->n].t = 'u', (e)->a[(e)->n++].v.u = (x))
-#define ARG_S(e, x) ((e)->a[(e)->n].t = 's', (e)->a[(e)->n++].v.s = (x))
-#define ARG_T(e, tag) ((e)->a[(e)->n++].t = (tag))
-
-static void push_gaddr(lua_State *L, const virDomainEventGraphicsAddress *a)
+static void push_gaddr(lua_State *L, const void *data)
 {
+  const virDomainEventGraphicsAddress *a = data;
   lua_createtable(L, 0, 3);
   if (a) {
     lv_setfield_int(L, "family", a->family);
@@ -49,8 +27,9 @@ static void push_gaddr(lua_State *L, const virDomainEventGraphicsAddress *a)
   }
 }
 
-static void push_subject(lua_State *L, const virDomainEventGraphicsSubject *subj)
+static void push_subject(lua_State *L, const void *data)
 {
+  const virDomainEventGraphicsSubject *subj = data;
   int i;
   lua_createtable(L, subj ? subj->nidentity : 0, 0);
   for (i = 0; subj && i < subj->nidentity; i++) {
@@ -61,106 +40,86 @@ static void push_subject(lua_State *L, const virDomainEventGraphicsSubject *subj
   }
 }
 
-/* fn(conn, dom, ...) with the values of e; runs under lua_pcall */
-static int push_and_call(lua_State *L)
+typedef struct params {
+  virTypedParameterPtr p;
+  int n;
+} params;
+
+static void push_params(lua_State *L, const void *data)
 {
-  evargs *e = lua_touserdata(L, 1);
-  int i;
-  lua_settop(L, 0);
-  luaL_checkstack(L, 10 + e->n, "event arguments");
-  lua_rawgeti(L, LUA_REGISTRYINDEX, e->cb->fn);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, e->cb->conn);
-  lv_obj_push(L, &lv_domain_class, e->dom, 2);   /* parent: the connection */
-  e->dom = NULL;                                 /* the object owns the reference */
-  for (i = 0; i < e->n; i++) {
-    evarg *a = &e->a[i];
-    switch (a->t) {
-    case 'i': lua_pushinteger(L, a->v.i); break;
-    case 'u': lv_push_uint64(L, a->v.u); break;
-    case 's': lua_pushstring(L, a->v.s); break;
-    case 'p': lv_tp_push(L, e->params, e->nparams); break;
-    case 'g':
-      push_gaddr(L, e->local);
-      push_gaddr(L, e->remote);
-      break;
-    case 'j': push_subject(L, e->subject); break;
-    }
-  }
-  lua_call(L, lua_gettop(L) - 1, 0);
-  return 0;
+  const params *p = data;
+  lv_tp_push(L, p->p, p->n);
 }
 
-static void deliver(void *opaque, virDomainPtr dom, evargs *e)
+/* The arguments start with the domain. */
+static void begin(lv_args *a, virDomainPtr d)
 {
-  lua_State *L = lv_main_state();
-  e->cb = opaque;
-  e->dom = dom;
-  if (!L || !lv_loop_on_thread() || !lua_checkstack(L, 4))
-    return;
-  virDomainRef(dom);
-  lua_pushcfunction(L, push_and_call);
-  lua_pushlightuserdata(L, e);
-  lv_pcall(L, 1, 0, "a domain event callback");
-  if (e->dom)                   /* failed before the Domain object took it */
-    virDomainFree(e->dom);
+  a->n = 0;
+  lv_arg_obj(a, &lv_domain_class, d);
 }
 
 static int ev_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_I(&e, event);
-  ARG_I(&e, detail);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, event);
+  lv_arg_int(&a, detail);
+  lv_cb_deliver(op, &a, WHERE);
   return 0;
 }
 
 static void ev_generic(virConnectPtr c, virDomainPtr d, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_rtc(virConnectPtr c, virDomainPtr d, long long off, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_I(&e, off);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, off);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* watchdog action, pm reasons, migration iteration */
 static void ev_int(virConnectPtr c, virDomainPtr d, int v, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_I(&e, v);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, v);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_io_error(virConnectPtr c, virDomainPtr d, const char *src,
                         const char *alias, int action, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, src);
-  ARG_S(&e, alias);
-  ARG_I(&e, action);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, src);
+  lv_arg_str(&a, alias);
+  lv_arg_int(&a, action);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_io_error_reason(virConnectPtr c, virDomainPtr d, const char *src,
                                const char *alias, int action, const char *reason,
                                void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, src);
-  ARG_S(&e, alias);
-  ARG_I(&e, action);
-  ARG_S(&e, reason);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, src);
+  lv_arg_str(&a, alias);
+  lv_arg_int(&a, action);
+  lv_arg_str(&a, reason);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_graphics(virConnectPtr c, virDomainPtr d, int phase,
@@ -169,132 +128,143 @@ static void ev_graphics(virConnectPtr c, virDomainPtr d, int phase,
                         const char *scheme, const virDomainEventGraphicsSubject *subj,
                         void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  e.local = local;
-  e.remote = remote;
-  e.subject = subj;
-  ARG_I(&e, phase);
-  ARG_T(&e, 'g');               /* local, remote */
-  ARG_S(&e, scheme);
-  ARG_T(&e, 'j');               /* identities */
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, phase);
+  lv_arg_push(&a, push_gaddr, local);
+  lv_arg_push(&a, push_gaddr, remote);
+  lv_arg_str(&a, scheme);
+  lv_arg_push(&a, push_subject, subj);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_block_job(virConnectPtr c, virDomainPtr d, const char *disk,
                          int type, int status, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, disk);
-  ARG_I(&e, type);
-  ARG_I(&e, status);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, disk);
+  lv_arg_int(&a, type);
+  lv_arg_int(&a, status);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_disk_change(virConnectPtr c, virDomainPtr d, const char *old,
                            const char *new, const char *alias, int reason, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, old);
-  ARG_S(&e, new);
-  ARG_S(&e, alias);
-  ARG_I(&e, reason);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, old);
+  lv_arg_str(&a, new);
+  lv_arg_str(&a, alias);
+  lv_arg_int(&a, reason);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* tray change: alias, reason */
 static void ev_str_int(virConnectPtr c, virDomainPtr d, const char *s, int v, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, s);
-  ARG_I(&e, v);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, s);
+  lv_arg_int(&a, v);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_balloon(virConnectPtr c, virDomainPtr d, unsigned long long actual, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_U(&e, actual);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_uint64(&a, actual);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* device added, removed, removal failed: alias */
 static void ev_str(virConnectPtr c, virDomainPtr d, const char *s, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, s);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, s);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* tunable, job completed */
 static void ev_params(virConnectPtr c, virDomainPtr d, virTypedParameterPtr p,
                       int n, void *op)
 {
-  evargs e = {0};
+  lv_args a;
+  params ps;
   (void)c;
-  e.params = p;
-  e.nparams = n;
-  ARG_T(&e, 'p');
-  deliver(op, d, &e);
+  ps.p = p;
+  ps.n = n;
+  begin(&a, d);
+  lv_arg_push(&a, push_params, &ps);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* agent lifecycle: state, reason */
-static void ev_int_int(virConnectPtr c, virDomainPtr d, int a, int b, void *op)
+static void ev_int_int(virConnectPtr c, virDomainPtr d, int x, int y, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_I(&e, a);
-  ARG_I(&e, b);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, x);
+  lv_arg_int(&a, y);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* metadata change: type, nsuri */
 static void ev_int_str(virConnectPtr c, virDomainPtr d, int type, const char *s, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_I(&e, type);
-  ARG_S(&e, s);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, type);
+  lv_arg_str(&a, s);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_threshold(virConnectPtr c, virDomainPtr d, const char *dev,
                          const char *path, unsigned long long threshold,
                          unsigned long long excess, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, dev);
-  ARG_S(&e, path);
-  ARG_U(&e, threshold);
-  ARG_U(&e, excess);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, dev);
+  lv_arg_str(&a, path);
+  lv_arg_uint64(&a, threshold);
+  lv_arg_uint64(&a, excess);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_memfail(virConnectPtr c, virDomainPtr d, int recipient, int action,
                        unsigned int flags, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_I(&e, recipient);
-  ARG_I(&e, action);
-  ARG_I(&e, flags);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_int(&a, recipient);
+  lv_arg_int(&a, action);
+  lv_arg_int(&a, flags);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 static void ev_memdev(virConnectPtr c, virDomainPtr d, const char *alias,
                       unsigned long long size, void *op)
 {
-  evargs e = {0};
+  lv_args a;
   (void)c;
-  ARG_S(&e, alias);
-  ARG_U(&e, size);
-  deliver(op, d, &e);
+  begin(&a, d);
+  lv_arg_str(&a, alias);
+  lv_arg_uint64(&a, size);
+  lv_cb_deliver(op, &a, WHERE);
 }
 
 /* The C callback for each event id, in libvirt's order. */

@@ -12,22 +12,18 @@
 
 static void handle_cb(int watch, int fd, int events, void *opaque)
 {
-  lua_State *L = lv_cb_begin(opaque);
-  if (!L)
-    return;
-  lua_pushinteger(L, watch);
-  lua_pushinteger(L, fd);
-  lua_pushinteger(L, events);
-  lv_cb_call(L, 3, "an event handle callback");
+  lv_args a = LV_ARGS_INIT;
+  lv_arg_int(&a, watch);
+  lv_arg_int(&a, fd);
+  lv_arg_int(&a, events);
+  lv_cb_deliver(opaque, &a, "an event handle callback");
 }
 
 static void timeout_cb(int timer, void *opaque)
 {
-  lua_State *L = lv_cb_begin(opaque);
-  if (!L)
-    return;
-  lua_pushinteger(L, timer);
-  lv_cb_call(L, 1, "an event timeout callback");
+  lv_args a = LV_ARGS_INIT;
+  lv_arg_int(&a, timer);
+  lv_cb_deliver(opaque, &a, "an event timeout callback");
 }
 
 static int check_int(lua_State *L, int idx, lua_Integer lo, lua_Integer hi)

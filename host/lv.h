@@ -235,10 +235,45 @@ typedef struct lv_cb {
 } lv_cb;
 lv_cb *lv_cb_new(lua_State *L, int fn_idx, int conn_idx, int hold);
 void lv_cb_free(void *opaque);     /* a virFreeCallback */
-/* Push fn and the connection (if any) on the main state, then call with
- * nargs more pushed by the caller: lv_cb_call(L, cb, nargs). */
-lua_State *lv_cb_begin(lv_cb *cb);
-void lv_cb_call(lua_State *L, int nargs, const char *where);
+
+/* Delivering a callback (object.c).  libvirt calls us with C values; the
+ * C callback only describes them in an lv_args, and lv_cb_deliver pushes
+ * them and calls the script's function on the main state, all under
+ * lua_pcall: not even a memory error while pushing unwinds through
+ * libvirt, and the function's own error goes to virt.set_error_handler
+ * (or stderr) with `where`.  Nothing happens off the loop thread. */
+typedef void (*lv_arg_pushfn)(lua_State *L, const void *data);
+typedef struct lv_arg {
+  char t;                         /* private: i, u, s, o, f */
+  union {
+    long long i;
+    unsigned long long u;
+    const char *s;
+    struct { const lv_class *cls; void *ptr; } o;
+    struct { lv_arg_pushfn push; const void *data; } f;
+  } v;
+} lv_arg;
+#define LV_MAXARGS 8
+typedef struct lv_args {
+  int n;
+  lv_arg a[LV_MAXARGS];
+} lv_args;
+#define LV_ARGS_INIT {0}
+void lv_arg_int(lv_args *a, long long v);
+void lv_arg_uint64(lv_args *a, unsigned long long v);  /* never negative */
+void lv_arg_str(lv_args *a, const char *s);            /* NULL: nil */
+/* A new object of cls for ptr, which the object references (libvirt's own
+ * reference stays libvirt's); its parent is the callback's connection. */
+void lv_arg_obj(lv_args *a, const lv_class *cls, void *ptr);
+/* Whatever push(L, data) pushes (tables...); data must outlive the call. */
+void lv_arg_push(lv_args *a, lv_arg_pushfn push, const void *data);
+/* fn(conn, args...) for cb; fn(args...) when cb has no connection. */
+void lv_cb_deliver(lv_cb *cb, const lv_args *args, const char *where);
+/* The lower level: call the function at registry ref fn with the values
+ * push(L, data) pushes (it returns their count; NULL: none), under
+ * lua_pcall on the main state.  0, or -1 when the function raised or could
+ * not be called (off the loop thread, no state, no stack). */
+int lv_deliver(int fn, lv_later_fn push, void *data, const char *where);
 
 /* Connections. */
 typedef int (*lv_dereg_fn)(virConnectPtr conn, int id);
@@ -307,8 +342,11 @@ typedef struct lv_objev_family {
 } lv_objev_family;
 int lv_objev_register(lua_State *L, const lv_objev_family *fam);
 int lv_objev_deregister(lua_State *L, const lv_objev_family *fam);
-/* Push fn, conn and obj (referenced) for a callback; NULL off the loop. */
-lua_State *lv_objev_begin(void *opaque, const lv_class *cls, void *obj);
+/* The two shapes their callbacks share: fn(conn, obj, event, detail) and
+ * fn(conn, obj), delivered with lv_cb_deliver. */
+void lv_objev_lifecycle(void *opaque, const lv_class *cls, void *obj, int event, int detail,
+                        const char *where);
+void lv_objev_generic(void *opaque, const lv_class *cls, void *obj, const char *where);
 
 /* Sys::Virt's list_* helpers (network.c): count, list names, look each up
  * (one that went away meanwhile is skipped); receiver at 1, an optional

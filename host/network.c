@@ -30,17 +30,25 @@ const lv_class lv_network_class = {
  *
  * Networks, storage pools, node devices and secrets register events the
  * same way: conn:<family>_event_register_any(obj_or_nil, id, fn) -> id, and
- * fn(conn, obj, ...) runs on the loop thread under lv_pcall.  libvirt runs
- * these callbacks from its event loop, i.e. on our loop thread. */
+ * fn(conn, obj, ...) runs on the loop thread through lv_cb_deliver (pushed
+ * and called under lua_pcall).  libvirt runs these callbacks from its event
+ * loop, i.e. on our loop thread. */
 
-lua_State *lv_objev_begin(void *opaque, const lv_class *cls, void *obj)
+void lv_objev_lifecycle(void *opaque, const lv_class *cls, void *obj, int event, int detail,
+                        const char *where)
 {
-  lua_State *L = lv_cb_begin(opaque);
-  if (!L)
-    return NULL;
-  cls->ref(obj);
-  lv_obj_push(L, cls, obj, -1);   /* parent: the connection under it */
-  return L;
+  lv_args a = LV_ARGS_INIT;
+  lv_arg_obj(&a, cls, obj);
+  lv_arg_int(&a, event);
+  lv_arg_int(&a, detail);
+  lv_cb_deliver(opaque, &a, where);
+}
+
+void lv_objev_generic(void *opaque, const lv_class *cls, void *obj, const char *where)
+{
+  lv_args a = LV_ARGS_INIT;
+  lv_arg_obj(&a, cls, obj);
+  lv_cb_deliver(opaque, &a, where);
 }
 
 int lv_objev_register(lua_State *L, const lv_objev_family *fam)
@@ -68,13 +76,8 @@ int lv_objev_deregister(lua_State *L, const lv_objev_family *fam)
 /* fn(conn, net, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virNetworkPtr n, int event, int detail, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_network_class, n);
   (void)c;
-  if (L) {
-    lua_pushinteger(L, event);
-    lua_pushinteger(L, detail);
-    lv_cb_call(L, 4, "a network event callback");
-  }
+  lv_objev_lifecycle(op, &lv_network_class, n, event, detail, "a network event callback");
 }
 
 static void (*net_callback_for(int id))(void)

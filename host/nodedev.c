@@ -26,22 +26,15 @@ const lv_class lv_nodedev_class = {
 /* fn(conn, dev, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virNodeDevicePtr d, int event, int detail, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_nodedev_class, d);
   (void)c;
-  if (L) {
-    lua_pushinteger(L, event);
-    lua_pushinteger(L, detail);
-    lv_cb_call(L, 4, "a node device event callback");
-  }
+  lv_objev_lifecycle(op, &lv_nodedev_class, d, event, detail, "a node device event callback");
 }
 
 /* fn(conn, dev) */
 static void ev_generic(virConnectPtr c, virNodeDevicePtr d, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_nodedev_class, d);
   (void)c;
-  if (L)
-    lv_cb_call(L, 2, "a node device event callback");
+  lv_objev_generic(op, &lv_nodedev_class, d, "a node device event callback");
 }
 
 static void (*callback_for(int id))(void)

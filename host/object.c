@@ -199,3 +199,116 @@ void lv_class_add(lua_State *L, const lv_class *cls, const luaL_Reg *methods)
   luaL_setfuncs(L, methods, 0);
   lua_pop(L, 2);
 }
+
+/* ------------------------------------------------- callbacks into Lua
+ *
+ * libvirt calls event callbacks with C values from its event loop.  They
+ * become Lua values only inside the lua_pcall below, so an error while
+ * making them (no memory, no stack) is reported like the function's own
+ * and never unwinds through libvirt. */
+
+static lv_arg *next_arg(lv_args *a, char t)
+{
+  static lv_arg spare;            /* more than LV_MAXARGS: a bug, but no overflow */
+  lv_arg *g = a->n < LV_MAXARGS ? &a->a[a->n++] : &spare;
+  g->t = t;
+  return g;
+}
+
+void lv_arg_int(lv_args *a, long long v) { next_arg(a, 'i')->v.i = v; }
+void lv_arg_uint64(lv_args *a, unsigned long long v) { next_arg(a, 'u')->v.u = v; }
+void lv_arg_str(lv_args *a, const char *s) { next_arg(a, 's')->v.s = s; }
+
+void lv_arg_obj(lv_args *a, const lv_class *cls, void *ptr)
+{
+  lv_arg *g = next_arg(a, 'o');
+  g->v.o.cls = cls;
+  g->v.o.ptr = ptr;
+}
+
+void lv_arg_push(lv_args *a, lv_arg_pushfn push, const void *data)
+{
+  lv_arg *g = next_arg(a, 'f');
+  g->v.f.push = push;
+  g->v.f.data = data;
+}
+
+typedef struct deliver_ctx {
+  int fn;
+  lv_later_fn push;
+  void *data;
+} deliver_ctx;
+
+/* Runs under lua_pcall: the function, its arguments, the call. */
+static int deliver_k(lua_State *L)
+{
+  deliver_ctx *d = lua_touserdata(L, 1);
+  int n;
+  lua_settop(L, 0);
+  luaL_checkstack(L, 8, "callback arguments");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, d->fn);
+  n = d->push ? d->push(L, d->data) : 0;
+  lua_call(L, n, 0);
+  return 0;
+}
+
+int lv_deliver(int fn, lv_later_fn push, void *data, const char *where)
+{
+  lua_State *L = lv_main_state();
+  deliver_ctx d;
+  d.fn = fn;
+  d.push = push;
+  d.data = data;
+  /* a light C function and a light userdata allocate nothing; lv_pcall
+   * needs one more slot, the report of a failure two */
+  if (!L || !lv_loop_on_thread() || !lua_checkstack(L, 4))
+    return -1;
+  lua_pushcfunction(L, deliver_k);
+  lua_pushlightuserdata(L, &d);
+  return lv_pcall(L, 1, 0, where);
+}
+
+typedef struct cb_call {
+  const lv_cb *cb;
+  const lv_args *args;
+} cb_call;
+
+static int push_cb_args(lua_State *L, void *data)
+{
+  const cb_call *c = data;
+  int base = lua_gettop(L), conn = 0, i;
+  luaL_checkstack(L, c->args->n + 8, "callback arguments");
+  if (c->cb->conn != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb->conn);
+    conn = lua_gettop(L);
+  }
+  for (i = 0; i < c->args->n && i < LV_MAXARGS; i++) {
+    const lv_arg *g = &c->args->a[i];
+    switch (g->t) {
+    case 'i': lua_pushinteger(L, (lua_Integer)g->v.i); break;
+    case 'u': lv_push_uint64(L, g->v.u); break;
+    case 's': lua_pushstring(L, g->v.s); break;   /* NULL pushes nil */
+    case 'o': {
+      /* the object owns ptr from here: take our reference at once (nothing
+       * between the two can raise or collect) */
+      lv_obj *o = lv_obj_push(L, g->v.o.cls, g->v.o.ptr, conn);
+      if (g->v.o.cls->ref(g->v.o.ptr) < 0)
+        o->ptr = NULL;
+      break;
+    }
+    case 'f':
+      luaL_checkstack(L, 8, "callback arguments");
+      g->v.f.push(L, g->v.f.data);
+      break;
+    }
+  }
+  return lua_gettop(L) - base;
+}
+
+void lv_cb_deliver(lv_cb *cb, const lv_args *args, const char *where)
+{
+  cb_call c;
+  c.cb = cb;
+  c.args = args;
+  lv_deliver(cb->fn, push_cb_args, &c, where);
+}

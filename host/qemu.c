@@ -14,18 +14,14 @@
 static void ev_monitor(virConnectPtr c, virDomainPtr d, const char *event, long long seconds,
                        unsigned int micros, const char *details, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_domain_class, d);
+  lv_args a = LV_ARGS_INIT;
   (void)c;
-  if (L) {
-    lua_pushstring(L, event);
-    lua_pushinteger(L, seconds);
-    lua_pushinteger(L, micros);
-    if (details)
-      lua_pushstring(L, details);
-    else
-      lua_pushnil(L);
-    lv_cb_call(L, 6, "a qemu monitor event callback");
-  }
+  lv_arg_obj(&a, &lv_domain_class, d);
+  lv_arg_str(&a, event);
+  lv_arg_int(&a, seconds);
+  lv_arg_int(&a, micros);
+  lv_arg_str(&a, details);
+  lv_cb_deliver(op, &a, "a qemu monitor event callback");
 }
 
 /* Only reached for a registered callback: the library is open. */

@@ -28,22 +28,15 @@ const lv_class lv_secret_class = {
 /* fn(conn, secret, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virSecretPtr s, int event, int detail, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_secret_class, s);
   (void)c;
-  if (L) {
-    lua_pushinteger(L, event);
-    lua_pushinteger(L, detail);
-    lv_cb_call(L, 4, "a secret event callback");
-  }
+  lv_objev_lifecycle(op, &lv_secret_class, s, event, detail, "a secret event callback");
 }
 
 /* fn(conn, secret) */
 static void ev_generic(virConnectPtr c, virSecretPtr s, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_secret_class, s);
   (void)c;
-  if (L)
-    lv_cb_call(L, 2, "a secret event callback");
+  lv_objev_generic(op, &lv_secret_class, s, "a secret event callback");
 }
 
 static void (*callback_for(int id))(void)

@@ -27,22 +27,15 @@ const lv_class lv_storagepool_class = {
 /* fn(conn, pool, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virStoragePoolPtr p, int event, int detail, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_storagepool_class, p);
   (void)c;
-  if (L) {
-    lua_pushinteger(L, event);
-    lua_pushinteger(L, detail);
-    lv_cb_call(L, 4, "a storage pool event callback");
-  }
+  lv_objev_lifecycle(op, &lv_storagepool_class, p, event, detail, "a storage pool event callback");
 }
 
 /* fn(conn, pool) */
 static void ev_generic(virConnectPtr c, virStoragePoolPtr p, void *op)
 {
-  lua_State *L = lv_objev_begin(op, &lv_storagepool_class, p);
   (void)c;
-  if (L)
-    lv_cb_call(L, 2, "a storage pool event callback");
+  lv_objev_generic(op, &lv_storagepool_class, p, "a storage pool event callback");
 }
 
 static void (*callback_for(int id))(void)

@@ -147,26 +147,41 @@ static int msghandler(lua_State *L)
   return 1;
 }
 
-/* The error (with traceback) is on top of L: give it to the handler set by
- * virt.set_error_handler, or print it.  Pops it. */
-void lv_report_error(lua_State *L, const char *where)
+/* report(err, where): under lua_pcall, so that reporting (which allocates)
+ * cannot raise either. */
+static int report(lua_State *L)
 {
+  const char *where = lua_touserdata(L, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, ERRH_KEY);
   if (lua_isfunction(L, -1)) {
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, 1);
     lua_pushstring(L, where);
-    if (lua_pcall(L, 2, 0, 0) == LUA_OK) {
-      lua_pop(L, 1);
-      return;
-    }
+    if (lua_pcall(L, 2, 0, 0) == LUA_OK)
+      return 0;
     fprintf(stderr, "luvirt: error in the error handler: %s\n",
             luaL_tolstring(L, -1, NULL));
-    lua_pop(L, 2);
-  } else
-    lua_pop(L, 1);
-  fprintf(stderr, "luvirt: error in %s: %s\n", where, luaL_tolstring(L, -1, NULL));
+  }
+  fprintf(stderr, "luvirt: error in %s: %s\n", where, luaL_tolstring(L, 1, NULL));
   fflush(stderr);
-  lua_pop(L, 2);
+  return 0;
+}
+
+/* The error (with traceback) is on top of L: give it to the handler set by
+ * virt.set_error_handler, or print it.  Pops it.  Never raises. */
+void lv_report_error(lua_State *L, const char *where)
+{
+  if (lua_checkstack(L, 3)) {
+    lua_pushcfunction(L, report);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, (void *)where);
+    if (lua_pcall(L, 2, 0, 0) == LUA_OK)
+      return;
+  }
+  /* not even that could be done (no memory): what is left is on top */
+  fprintf(stderr, "luvirt: error in %s: %s\n", where,
+          lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(cannot report it: no memory)");
+  fflush(stderr);
+  lua_pop(L, 1);
 }
 
 int lv_pcall(lua_State *L, int nargs, int nresults, const char *where)
@@ -355,12 +370,8 @@ static void run_later(void)
       ;
     else if (!l->push)
       luaL_unref(mainL, LUA_REGISTRYINDEX, l->ref);
-    else {
-      int n;
-      lua_rawgeti(mainL, LUA_REGISTRYINDEX, l->ref);
-      n = l->push(mainL, l->data);
-      lv_pcall(mainL, n, 0, l->where);
-    }
+    else
+      lv_deliver(l->ref, l->push, l->data, l->where);   /* pushes under pcall */
     if (l->push)
       free(l->data);
     free(l);
@@ -420,6 +431,34 @@ void *lv_job_hold(lv_job *job, lua_State *L, int idx, const lv_class *cls)
   return ptr;
 }
 
+/* push_k(args..., job): the job's push() in a frame of its own, with the
+ * binding's arguments at the same indices (pushes name their parent
+ * object by index). */
+static int push_k(lua_State *L)
+{
+  lv_job *job = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return job->push(L, job);
+}
+
+/* Run push(); when something must be freed after it (fini, the heap copy),
+ * under lua_pcall, so that a push that raises (no memory for the results)
+ * skips neither.  Returns the number of results, or -1 with the error on
+ * top. */
+static int push_results(lua_State *L, lv_job *job, int heap)
+{
+  int top = lua_gettop(L), i;
+  if ((!job->fini && !heap) || !lua_checkstack(L, top + 2))
+    return job->push(L, job);
+  lua_pushcfunction(L, push_k);
+  for (i = 1; i <= top; i++)
+    lua_pushvalue(L, i);
+  lua_pushlightuserdata(L, job);
+  if (lua_pcall(L, top + 1, LUA_MULTRET, 0) != LUA_OK)
+    return -1;
+  return lua_gettop(L) - top;
+}
+
 static int finish(lua_State *L, lv_job *job, int heap)
 {
   int n;
@@ -432,12 +471,12 @@ static int finish(lua_State *L, lv_job *job, int heap)
       free(job);
     return lv_error_raise(L, &e);
   }
-  n = job->push ? job->push(L, job) : 0;
+  n = job->push ? push_results(L, job, heap) : 0;
   if (job->fini)
     job->fini(job);
   if (heap)
     free(job);
-  return n;
+  return n < 0 ? lua_error(L) : n;
 }
 
 int lv_job_detach(lv_job *job)

@@ -237,22 +237,48 @@ static int add_one(lv_job *job, virTypedParameterPtr *p, int *n, int *max, const
   }
 }
 
+/* The names a call accepts, one per call, with their types: the getter's
+ * answer (known, nknown) when prefix is NULL, else the lv_tp_defs whose
+ * macro starts with prefix.  *pos starts at 0; 0 at the end. */
+typedef struct tp_name {
+  const char *name;
+  int type, multi;
+} tp_name;
+
+static int next_name(virTypedParameterPtr known, int nknown, const char *prefix, int *pos,
+                     tp_name *out)
+{
+  if (!prefix) {
+    if (*pos >= nknown)
+      return 0;
+    out->name = known[*pos].field;
+    out->type = known[*pos].type;
+    out->multi = 1;                 /* a getter answers a list as a repeated name */
+    ++*pos;
+    return 1;
+  }
+  while (lv_tp_defs[*pos].cname) {
+    const lv_tp_def *d = &lv_tp_defs[(*pos)++];
+    if (strncmp(d->cname, prefix, strlen(prefix)) == 0) {
+      out->name = d->name;
+      out->type = d->type;
+      out->multi = d->multi;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* "a, b, c" of the names a call accepts, for the error on an unknown one. */
 static void accepted(char *buf, size_t size, virTypedParameterPtr known, int nknown,
                      const char *prefix)
 {
   size_t used = 0;
-  int i;
+  int pos = 0, count = 0;
+  tp_name t;
   buf[0] = '\0';
-  if (!prefix) {
-    for (i = 0; i < nknown && used + 4 < size; i++)
-      used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", known[i].field);
-  } else {
-    const lv_tp_def *d;
-    for (d = lv_tp_defs; d->cname && used + 4 < size; d++)
-      if (strncmp(d->cname, prefix, strlen(prefix)) == 0)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", d->name);
-  }
+  while (used + 4 < size && next_name(known, nknown, prefix, &pos, &t))
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", count++ ? ", " : "", t.name);
   if (used >= size)
     buf[size - 1] = '\0';
 }
@@ -260,70 +286,71 @@ static void accepted(char *buf, size_t size, virTypedParameterPtr known, int nkn
 int lv_tpin_build(lv_job *job, const lv_tpin *in, virTypedParameterPtr known, int nknown,
                   const char *prefix, virTypedParameterPtr *out, int *nout)
 {
-  int i, j, max = 0;
+  int i, max = 0;
   *out = NULL;
   *nout = 0;
   for (i = 0; i < in->n; i++) {
     const lv_tpin_item *it = &in->items[i];
-    int type = 0, multi = 0;
-    if (!prefix) {
-      for (j = 0; j < nknown; j++)
-        if (strcmp(known[j].field, it->name) == 0) {
-          type = known[j].type;
-          multi = 1;
-          break;
-        }
-    } else {
-      const lv_tp_def *d;
-      for (d = lv_tp_defs; d->cname; d++)
-        if (strncmp(d->cname, prefix, strlen(prefix)) == 0 && strcmp(d->name, it->name) == 0) {
-          type = d->type;
-          multi = d->multi;
-          break;
-        }
-    }
-    if (!type) {
+    int pos = 0, found = 0;
+    tp_name t;
+    while (!found && next_name(known, nknown, prefix, &pos, &t))
+      found = strcmp(t.name, it->name) == 0;
+    if (!found || !t.type) {
       char list[700];
       accepted(list, sizeof list, known, nknown, prefix);
       return tp_fail(job, VIR_ERR_INVALID_ARG, "unknown parameter '%s' (accepted here: %s)",
                      it->name, list[0] ? list : "none");
     }
-    if (add_one(job, out, nout, &max, it, type, multi) < 0)
+    if (add_one(job, out, nout, &max, it, t.type, t.multi) < 0)
       return -1;
   }
   return 0;
 }
 
+/* ------------------------------------------------ jobs with parameters
+ *
+ * Every job below that ends up holding a typed-parameter array (a getter's
+ * answer, or what lv_tpin_build made for a setter) starts with a tp_job,
+ * so one fini frees it, whether push() took the values or nobody did. */
+
+typedef struct tp_job {
+  lv_job job;
+  virTypedParameterPtr params;
+  int n;
+} tp_job;
+
+#define TP_JOB_DECL(type, var, workfn, pushfn)      \
+  type var;                                          \
+  lv_job_init(&var.tp.job, sizeof var, (workfn), (pushfn))
+
+static void f_params(lv_job *j)
+{
+  tp_job *t = (tp_job *)j;
+  virTypedParamsFree(t->params, t->n);
+  t->params = NULL;
+}
+
 /* ------------------------------------------------ generic get/set methods */
 
 struct a_tpget {
-  lv_job job;
+  tp_job tp;
   const lv_tp_method *m;
   void *obj;
   const char *arg;
   unsigned int iarg, flags;
-  virTypedParameterPtr params;
-  int n;
 };
 
 static int w_tpget(lv_job *j)
 {
   struct a_tpget *a = (struct a_tpget *)j;
-  return a->m->get(a->obj, a->arg, a->iarg, &a->params, &a->n, a->flags);
+  return a->m->get(a->obj, a->arg, a->iarg, &a->tp.params, &a->tp.n, a->flags);
 }
 
 static int p_tpget(lua_State *L, lv_job *j)
 {
   struct a_tpget *a = (struct a_tpget *)j;
-  lv_tp_push(L, a->params, a->n);
+  lv_tp_push(L, a->tp.params, a->tp.n);
   return 1;
-}
-
-static void f_tpget(lv_job *j)
-{
-  struct a_tpget *a = (struct a_tpget *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
 }
 
 /* Arguments between the object and the table/flags, as m->arg says. */
@@ -345,24 +372,24 @@ static int tp_args(lua_State *L, const lv_tp_method *m, const char **arg, unsign
 int lv_tp_get(lua_State *L, const lv_tp_method *m)
 {
   int i;
-  LV_JOB_DECL(struct a_tpget, a, w_tpget, p_tpget);
-  a.job.fini = f_tpget;
+  TP_JOB_DECL(struct a_tpget, a, w_tpget, p_tpget);
+  a.tp.job.fini = f_params;
   a.m = m;
-  a.obj = lv_job_hold(&a.job, L, 1, m->cls);
+  a.obj = lv_job_hold(&a.tp.job, L, 1, m->cls);
   i = tp_args(L, m, &a.arg, &a.iarg);
   a.flags = lv_optflags(L, i);
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 struct a_tpset {
-  lv_job job;
+  tp_job tp;
   const lv_tp_method *m;
   void *obj;
   const char *arg;
   unsigned int iarg, flags;
   lv_tpin in;
-  virTypedParameterPtr params, known;
-  int n, nknown;
+  virTypedParameterPtr known;
+  int nknown;
 };
 
 static int w_tpset(lv_job *j)
@@ -376,18 +403,17 @@ static int w_tpset(lv_job *j)
       gf &= ~1u;
     if (m->get(a->obj, a->arg, a->iarg, &a->known, &a->nknown, gf) < 0)
       return -1;
-    if (lv_tpin_build(j, &a->in, a->known, a->nknown, NULL, &a->params, &a->n) < 0)
+    if (lv_tpin_build(j, &a->in, a->known, a->nknown, NULL, &a->tp.params, &a->tp.n) < 0)
       return WORK_FAIL(j);
-  } else if (lv_tpin_build(j, &a->in, NULL, 0, m->prefix, &a->params, &a->n) < 0)
+  } else if (lv_tpin_build(j, &a->in, NULL, 0, m->prefix, &a->tp.params, &a->tp.n) < 0)
     return WORK_FAIL(j);
-  return m->set(a->obj, a->arg, a->iarg, a->params, a->n, a->flags);
+  return m->set(a->obj, a->arg, a->iarg, a->tp.params, a->tp.n, a->flags);
 }
 
 static void f_tpset(lv_job *j)
 {
   struct a_tpset *a = (struct a_tpset *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
+  f_params(j);
   if (a->known)
     virTypedParamsFree(a->known, a->nknown);
   a->known = NULL;
@@ -397,15 +423,15 @@ static void f_tpset(lv_job *j)
 int lv_tp_set(lua_State *L, const lv_tp_method *m)
 {
   int i;
-  LV_JOB_DECL(struct a_tpset, a, w_tpset, NULL);
-  a.job.fini = f_tpset;
-  a.job.pool = m->pool;
+  TP_JOB_DECL(struct a_tpset, a, w_tpset, NULL);
+  a.tp.job.fini = f_tpset;
+  a.tp.job.pool = m->pool;
   a.m = m;
-  a.obj = lv_job_hold(&a.job, L, 1, m->cls);
+  a.obj = lv_job_hold(&a.tp.job, L, 1, m->cls);
   i = tp_args(L, m, &a.arg, &a.iarg);
   a.flags = lv_optflags(L, i + 1);
   lv_tpin_check(L, i, &a.in);
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 /* For getters that fill a caller-allocated array: ask the size, then fill. */
@@ -457,26 +483,20 @@ static int sched_count(void *o, int *n)
   return 0;
 }
 
-static int get_sched_flags(void *o, const char *arg, unsigned int iarg,
-                           virTypedParameterPtr *p, int *n, unsigned int fl)
-{
-  (void)arg;
-  (void)iarg;
-  if (sched_count(o, n) < 0 || lv_tp_alloc(p, *n) < 0)
-    return -1;
-  return *n == 0 ? 0 : virDomainGetSchedulerParametersFlags(o, *p, n, fl);
-}
+#define SCHED(fname, call)                                                    \
+  static int fname(void *o, const char *arg, unsigned int iarg,               \
+                   virTypedParameterPtr *p, int *n, unsigned int fl)          \
+  {                                                                           \
+    (void)arg;                                                                \
+    (void)iarg;                                                               \
+    (void)fl;                                                                 \
+    if (sched_count(o, n) < 0 || lv_tp_alloc(p, *n) < 0)                      \
+      return -1;                                                              \
+    return *n == 0 ? 0 : (call);                                              \
+  }
 
-static int get_sched(void *o, const char *arg, unsigned int iarg,
-                     virTypedParameterPtr *p, int *n, unsigned int fl)
-{
-  (void)arg;
-  (void)iarg;
-  (void)fl;
-  if (sched_count(o, n) < 0 || lv_tp_alloc(p, *n) < 0)
-    return -1;
-  return *n == 0 ? 0 : virDomainGetSchedulerParameters(o, *p, n);
-}
+SCHED(get_sched_flags, virDomainGetSchedulerParametersFlags(o, *p, n, fl))
+SCHED(get_sched, virDomainGetSchedulerParameters(o, *p, n))
 
 /* libvirt allocates the array. */
 #define ALLOCATED(fname, call)                                                \
@@ -597,53 +617,44 @@ static int d_set_scheduler_parameters(lua_State *L)
 /* ----------------------------------------------------------- job stats */
 
 struct a_jobstats {
-  lv_job job;
+  tp_job tp;
   virDomainPtr dom;
   unsigned int flags;
-  int type, n;
-  virTypedParameterPtr params;
+  int type;
 };
 
 static int w_jobstats(lv_job *j)
 {
   struct a_jobstats *a = (struct a_jobstats *)j;
-  return virDomainGetJobStats(a->dom, &a->type, &a->params, &a->n, a->flags);
+  return virDomainGetJobStats(a->dom, &a->type, &a->tp.params, &a->tp.n, a->flags);
 }
 
 static int p_jobstats(lua_State *L, lv_job *j)
 {
   struct a_jobstats *a = (struct a_jobstats *)j;
   lua_pushinteger(L, a->type);
-  lv_tp_push(L, a->params, a->n);
+  lv_tp_push(L, a->tp.params, a->tp.n);
   return 2;
-}
-
-static void f_jobstats(lv_job *j)
-{
-  struct a_jobstats *a = (struct a_jobstats *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
 }
 
 /* local type, stats = dom:get_job_stats(flags=0) */
 static int d_get_job_stats(lua_State *L)
 {
-  LV_JOB_DECL(struct a_jobstats, a, w_jobstats, p_jobstats);
-  a.job.fini = f_jobstats;
-  a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+  TP_JOB_DECL(struct a_jobstats, a, w_jobstats, p_jobstats);
+  a.tp.job.fini = f_params;
+  a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
   a.flags = lv_optflags(L, 2);
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 /* ----------------------------------------------------------- CPU stats */
 
 struct a_cpustats {
-  lv_job job;
+  tp_job tp;                /* tp.n: the whole array, nparams per CPU */
   virDomainPtr dom;
   int start;
   unsigned int ncpus, flags;
-  virTypedParameterPtr params;
-  int nparams, total;
+  int nparams;
 };
 
 static int w_cpustats(lv_job *j)
@@ -655,12 +666,12 @@ static int w_cpustats(lv_job *j)
   if (per < 0)
     return -1;
   a->nparams = per;
-  a->total = per * (int)(a->start < 0 ? 1 : a->ncpus);
-  if (lv_tp_alloc(&a->params, a->total) < 0)
+  a->tp.n = per * (int)(a->start < 0 ? 1 : a->ncpus);
+  if (lv_tp_alloc(&a->tp.params, a->tp.n) < 0)
     return -1;
-  if (a->total == 0)
+  if (a->tp.n == 0)
     return 0;
-  per = virDomainGetCPUStats(a->dom, a->params, (unsigned int)per, a->start,
+  per = virDomainGetCPUStats(a->dom, a->tp.params, (unsigned int)per, a->start,
                              a->start < 0 ? 1 : a->ncpus, a->flags);
   return per < 0 ? -1 : 0;
 }
@@ -668,20 +679,13 @@ static int w_cpustats(lv_job *j)
 static int p_cpustats(lua_State *L, lv_job *j)
 {
   struct a_cpustats *a = (struct a_cpustats *)j;
-  int ncpu = a->nparams ? a->total / a->nparams : 0, i;
+  int ncpu = a->nparams ? a->tp.n / a->nparams : 0, i;
   lua_createtable(L, ncpu, 0);
   for (i = 0; i < ncpu; i++) {
-    lv_tp_push(L, a->params + i * a->nparams, a->nparams);
+    lv_tp_push(L, a->tp.params + i * a->nparams, a->nparams);
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
-}
-
-static void f_cpustats(lv_job *j)
-{
-  struct a_cpustats *a = (struct a_cpustats *)j;
-  virTypedParamsFree(a->params, a->total);
-  a->params = NULL;
 }
 
 /* dom:get_cpu_stats(start_cpu, ncpus, flags=0) -> { {cpu_time=...}, ... }
@@ -689,9 +693,9 @@ static void f_cpustats(lv_job *j)
 static int d_get_cpu_stats(lua_State *L)
 {
   lua_Integer start, n;
-  LV_JOB_DECL(struct a_cpustats, a, w_cpustats, p_cpustats);
-  a.job.fini = f_cpustats;
-  a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+  TP_JOB_DECL(struct a_cpustats, a, w_cpustats, p_cpustats);
+  a.tp.job.fini = f_params;
+  a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
   start = luaL_checkinteger(L, 2);
   n = luaL_checkinteger(L, 3);
   luaL_argcheck(L, start >= -1 && start <= INT_MAX, 2, "start CPU out of range");
@@ -699,18 +703,17 @@ static int d_get_cpu_stats(lua_State *L)
   a.start = (int)start;
   a.ncpus = (unsigned int)n;
   a.flags = lv_optflags(L, 4);
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 /* --------------------------------------------------------- block stats */
 
 struct a_blockstats {
-  lv_job job;
+  tp_job tp;
   virDomainPtr dom;
   const char *path;
   unsigned int flags;
-  virTypedParameterPtr params;
-  int n, legacy;
+  int legacy;
   virDomainBlockStatsStruct st;
 };
 
@@ -718,15 +721,14 @@ static int w_blockstats(lv_job *j)
 {
   struct a_blockstats *a = (struct a_blockstats *)j;
   virErrorPtr e;
-  if (get_block_stats(a->dom, a->path, 0, &a->params, &a->n, a->flags) == 0)
+  if (get_block_stats(a->dom, a->path, 0, &a->tp.params, &a->tp.n, a->flags) == 0)
     return 0;
   /* drivers without the typed version still have the struct one */
   e = virGetLastError();
   if (!e || e->code != VIR_ERR_NO_SUPPORT || a->flags)
     return -1;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
-  a->n = 0;
+  f_params(j);
+  a->tp.n = 0;
   a->legacy = 1;
   return virDomainBlockStats(a->dom, a->path, &a->st, sizeof a->st);
 }
@@ -753,35 +755,28 @@ static int p_blockstats(lua_State *L, lv_job *j)
     lv_setfield_int(L, "errs", a->st.errs);
     return 1;
   }
-  lv_tp_push(L, a->params, a->n);
-  for (i = 0; i < a->n; i++) {
-    const char *k = block_key(a->params[i].field);
-    if (k != a->params[i].field) {
-      lua_getfield(L, -1, a->params[i].field);
+  lv_tp_push(L, a->tp.params, a->tp.n);
+  for (i = 0; i < a->tp.n; i++) {
+    const char *f = a->tp.params[i].field, *k = block_key(f);
+    if (k != f) {
+      lua_getfield(L, -1, f);
       lua_setfield(L, -2, k);
       lua_pushnil(L);
-      lua_setfield(L, -2, a->params[i].field);
+      lua_setfield(L, -2, f);
     }
   }
   return 1;
 }
 
-static void f_blockstats(lv_job *j)
-{
-  struct a_blockstats *a = (struct a_blockstats *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
-}
-
 /* dom:block_stats(path, flags=0) -> { rd_req=, rd_bytes=, wr_req=, wr_bytes=, errs=, ... } */
 static int d_block_stats(lua_State *L)
 {
-  LV_JOB_DECL(struct a_blockstats, a, w_blockstats, p_blockstats);
-  a.job.fini = f_blockstats;
-  a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+  TP_JOB_DECL(struct a_blockstats, a, w_blockstats, p_blockstats);
+  a.tp.job.fini = f_params;
+  a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
   a.path = luaL_checkstring(L, 2);
   a.flags = lv_optflags(L, 3);
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 /* ------------------------------------------------- node CPU/memory stats */
@@ -886,9 +881,13 @@ static int p_allstats(lua_State *L, lv_job *j)
   int i;
   lua_createtable(L, a->n, 0);
   for (i = 0; i < a->n; i++) {
+    lv_obj *o;
     lua_createtable(L, 0, 2);
-    virDomainRef(a->recs[i]->dom);
-    lv_obj_push(L, &lv_domain_class, a->recs[i]->dom, 1);
+    /* the object's own reference, taken once it exists (nothing between
+     * can raise): a push that fails before leaks none */
+    o = lv_obj_push(L, &lv_domain_class, a->recs[i]->dom, 1);
+    if (virDomainRef(a->recs[i]->dom) < 0)
+      o->ptr = NULL;
     lua_setfield(L, -2, "dom");
     lv_tp_push(L, a->recs[i]->params, a->recs[i]->nparams);
     lua_setfield(L, -2, "data");
@@ -951,49 +950,40 @@ static int c_get_all_domain_stats(lua_State *L)
 /* ---------------------------------------------------------- block copy */
 
 struct a_copy {
-  lv_job job;
+  tp_job tp;
   virDomainPtr dom;
   const char *disk, *destxml;
   unsigned int flags;
   lv_tpin in;
-  virTypedParameterPtr params;
-  int n;
 };
 
 static int w_copy(lv_job *j)
 {
   struct a_copy *a = (struct a_copy *)j;
-  if (lv_tpin_build(j, &a->in, NULL, 0, "VIR_DOMAIN_BLOCK_COPY_", &a->params, &a->n) < 0)
+  if (lv_tpin_build(j, &a->in, NULL, 0, "VIR_DOMAIN_BLOCK_COPY_", &a->tp.params, &a->tp.n) < 0)
     return WORK_FAIL(j);
-  return virDomainBlockCopy(a->dom, a->disk, a->destxml, a->params, a->n, a->flags);
-}
-
-static void f_copy(lv_job *j)
-{
-  struct a_copy *a = (struct a_copy *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
+  return virDomainBlockCopy(a->dom, a->disk, a->destxml, a->tp.params, a->tp.n, a->flags);
 }
 
 /* dom:block_copy(disk, destxml, params=nil, flags=0) */
 static int d_block_copy(lua_State *L)
 {
-  LV_JOB_DECL(struct a_copy, a, w_copy, NULL);
-  a.job.fini = f_copy;
-  a.job.pool = LV_POOL_LONG;
-  a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+  TP_JOB_DECL(struct a_copy, a, w_copy, NULL);
+  a.tp.job.fini = f_params;
+  a.tp.job.pool = LV_POOL_LONG;
+  a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
   a.disk = luaL_checkstring(L, 2);
   a.destxml = luaL_checkstring(L, 3);
   a.flags = lv_optflags(L, 5);
   if (!lua_isnoneornil(L, 4))
     lv_tpin_check(L, 4, &a.in);
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 /* ------------------------------------------------------------ migration */
 
 struct a_migrate {
-  lv_job job;
+  tp_job tp;
   virDomainPtr dom, ddom;
   virConnectPtr dconn;
   const char *uri, *dname, *miguri;
@@ -1001,24 +991,24 @@ struct a_migrate {
   unsigned int flags;
   int with_params;
   lv_tpin in;
-  virTypedParameterPtr params;
-  int n;
 };
 
 static int w_migrate(lv_job *j)
 {
   struct a_migrate *a = (struct a_migrate *)j;
+  virTypedParameterPtr params;
   if (a->with_params &&
-      lv_tpin_build(j, &a->in, NULL, 0, "VIR_MIGRATE_PARAM_", &a->params, &a->n) < 0)
+      lv_tpin_build(j, &a->in, NULL, 0, "VIR_MIGRATE_PARAM_", &a->tp.params, &a->tp.n) < 0)
     return WORK_FAIL(j);
+  params = a->tp.params;
   if (a->dconn) {
     a->ddom = a->with_params
-      ? virDomainMigrate3(a->dom, a->dconn, a->params, (unsigned int)a->n, a->flags)
+      ? virDomainMigrate3(a->dom, a->dconn, params, (unsigned int)a->tp.n, a->flags)
       : virDomainMigrate(a->dom, a->dconn, a->flags, a->dname, a->miguri, a->bandwidth);
     return a->ddom ? 0 : -1;
   }
   return a->with_params
-    ? virDomainMigrateToURI3(a->dom, a->uri, a->params, (unsigned int)a->n, a->flags)
+    ? virDomainMigrateToURI3(a->dom, a->uri, params, (unsigned int)a->tp.n, a->flags)
     : virDomainMigrateToURI(a->dom, a->uri, a->flags, a->dname, a->bandwidth);
 }
 
@@ -1035,8 +1025,7 @@ static int p_migrate(lua_State *L, lv_job *j)
 static void f_migrate(lv_job *j)
 {
   struct a_migrate *a = (struct a_migrate *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
+  f_params(j);
   if (a->ddom)
     virDomainFree(a->ddom);
   a->ddom = NULL;
@@ -1049,75 +1038,73 @@ static unsigned long check_bandwidth(lua_State *L, int idx)
   return (unsigned long)v;
 }
 
+/* The two forms of both methods from argument 3 on: (params, flags), or
+ * Sys::Virt's older (flags, dname, [miguri,] bandwidth). */
+static int migrate_run(lua_State *L, struct a_migrate *a, int with_miguri)
+{
+  if (lua_istable(L, 3)) {
+    a->with_params = 1;
+    a->flags = lv_optflags(L, 4);
+    lv_tpin_check(L, 3, &a->in);
+  } else {
+    a->flags = lv_optflags(L, 3);
+    a->dname = luaL_optstring(L, 4, NULL);
+    if (with_miguri)
+      a->miguri = luaL_optstring(L, 5, NULL);
+    a->bandwidth = check_bandwidth(L, with_miguri ? 6 : 5);
+  }
+  return lv_job_run(L, &a->tp.job);
+}
+
 /* dom:migrate(destconn, params, flags=0) -> Domain on destconn, or Sys::Virt's
  * older form dom:migrate(destconn, flags=0, dname=nil, uri=nil, bandwidth=0). */
 static int d_migrate(lua_State *L)
 {
-  LV_JOB_DECL(struct a_migrate, a, w_migrate, p_migrate);
-  a.job.fini = f_migrate;
-  a.job.pool = LV_POOL_LONG;
-  a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
-  a.dconn = lv_job_hold(&a.job, L, 2, &lv_connect_class);
-  if (lua_istable(L, 3)) {
-    a.with_params = 1;
-    a.flags = lv_optflags(L, 4);
-    lv_tpin_check(L, 3, &a.in);
-  } else {
-    a.flags = lv_optflags(L, 3);
-    a.dname = luaL_optstring(L, 4, NULL);
-    a.miguri = luaL_optstring(L, 5, NULL);
-    a.bandwidth = check_bandwidth(L, 6);
-  }
-  return lv_job_run(L, &a.job);
+  TP_JOB_DECL(struct a_migrate, a, w_migrate, p_migrate);
+  a.tp.job.fini = f_migrate;
+  a.tp.job.pool = LV_POOL_LONG;
+  a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
+  a.dconn = lv_job_hold(&a.tp.job, L, 2, &lv_connect_class);
+  return migrate_run(L, &a, 1);
 }
 
 /* dom:migrate_to_uri(desturi, params, flags=0), or the older
  * dom:migrate_to_uri(desturi, flags=0, dname=nil, bandwidth=0). */
 static int d_migrate_to_uri(lua_State *L)
 {
-  LV_JOB_DECL(struct a_migrate, a, w_migrate, p_migrate);
-  a.job.fini = f_migrate;
-  a.job.pool = LV_POOL_LONG;
-  a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+  TP_JOB_DECL(struct a_migrate, a, w_migrate, p_migrate);
+  a.tp.job.fini = f_migrate;
+  a.tp.job.pool = LV_POOL_LONG;
+  a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
   a.uri = luaL_checkstring(L, 2);
-  if (lua_istable(L, 3)) {
-    a.with_params = 1;
-    a.flags = lv_optflags(L, 4);
-    lv_tpin_check(L, 3, &a.in);
-  } else {
-    a.flags = lv_optflags(L, 3);
-    a.dname = luaL_optstring(L, 4, NULL);
-    a.bandwidth = check_bandwidth(L, 5);
-  }
-  return lv_job_run(L, &a.job);
+  return migrate_run(L, &a, 0);
 }
 
 /* -------------------------------------------------------- save/restore */
 
 struct a_save {
-  lv_job job;
+  tp_job tp;
   virDomainPtr dom;
   virConnectPtr conn;
   const char *file, *dxml;
   unsigned int flags;
   int form;                 /* 0 plain, 1 flags, 2 params */
   lv_tpin in;
-  virTypedParameterPtr params;
-  int n;
 };
 
 /* The file and dxml arguments join the parameters unless already there. */
 static int save_params(struct a_save *a)
 {
-  int max;
-  if (lv_tpin_build(&a->job, &a->in, NULL, 0, "VIR_DOMAIN_SAVE_PARAM_", &a->params, &a->n) < 0)
+  virTypedParameterPtr *p = &a->tp.params;
+  int *n = &a->tp.n, max;
+  if (lv_tpin_build(&a->tp.job, &a->in, NULL, 0, "VIR_DOMAIN_SAVE_PARAM_", p, n) < 0)
     return -1;
-  max = a->n;
-  if (a->file && !virTypedParamsGet(a->params, a->n, VIR_DOMAIN_SAVE_PARAM_FILE) &&
-      virTypedParamsAddString(&a->params, &a->n, &max, VIR_DOMAIN_SAVE_PARAM_FILE, a->file) < 0)
+  max = *n;
+  if (a->file && !virTypedParamsGet(*p, *n, VIR_DOMAIN_SAVE_PARAM_FILE) &&
+      virTypedParamsAddString(p, n, &max, VIR_DOMAIN_SAVE_PARAM_FILE, a->file) < 0)
     return -1;
-  if (a->dxml && !virTypedParamsGet(a->params, a->n, VIR_DOMAIN_SAVE_PARAM_DXML) &&
-      virTypedParamsAddString(&a->params, &a->n, &max, VIR_DOMAIN_SAVE_PARAM_DXML, a->dxml) < 0)
+  if (a->dxml && !virTypedParamsGet(*p, *n, VIR_DOMAIN_SAVE_PARAM_DXML) &&
+      virTypedParamsAddString(p, n, &max, VIR_DOMAIN_SAVE_PARAM_DXML, a->dxml) < 0)
     return -1;
   return 0;
 }
@@ -1131,32 +1118,25 @@ static int w_save(lv_job *j)
     switch (a->form) {
     case 0: return virDomainSave(a->dom, a->file);
     case 1: return virDomainSaveFlags(a->dom, a->file, a->dxml, a->flags);
-    default: return virDomainSaveParams(a->dom, a->params, a->n, a->flags);
+    default: return virDomainSaveParams(a->dom, a->tp.params, a->tp.n, a->flags);
     }
   }
   switch (a->form) {
   case 0: return virDomainRestore(a->conn, a->file);
   case 1: return virDomainRestoreFlags(a->conn, a->file, a->dxml, a->flags);
-  default: return virDomainRestoreParams(a->conn, a->params, a->n, a->flags);
+  default: return virDomainRestoreParams(a->conn, a->tp.params, a->tp.n, a->flags);
   }
-}
-
-static void f_save(lv_job *j)
-{
-  struct a_save *a = (struct a_save *)j;
-  virTypedParamsFree(a->params, a->n);
-  a->params = NULL;
 }
 
 static int save_restore(lua_State *L, int restore)
 {
-  LV_JOB_DECL(struct a_save, a, w_save, NULL);
-  a.job.fini = f_save;
-  a.job.pool = LV_POOL_LONG;
+  TP_JOB_DECL(struct a_save, a, w_save, NULL);
+  a.tp.job.fini = f_params;
+  a.tp.job.pool = LV_POOL_LONG;
   if (restore)
-    a.conn = lv_job_hold(&a.job, L, 1, &lv_connect_class);
+    a.conn = lv_job_hold(&a.tp.job, L, 1, &lv_connect_class);
   else
-    a.dom = lv_job_hold(&a.job, L, 1, &lv_domain_class);
+    a.dom = lv_job_hold(&a.tp.job, L, 1, &lv_domain_class);
   a.file = lua_isnoneornil(L, 2) && !lua_isnoneornil(L, 4) ? NULL : luaL_checkstring(L, 2);
   a.dxml = luaL_optstring(L, 3, NULL);
   a.flags = lv_optflags(L, 5);
@@ -1165,7 +1145,7 @@ static int save_restore(lua_State *L, int restore)
     lv_tpin_check(L, 4, &a.in);
   } else if (a.dxml || a.flags)
     a.form = 1;
-  return lv_job_run(L, &a.job);
+  return lv_job_run(L, &a.tp.job);
 }
 
 /* dom:save(file, dxml=nil, params=nil, flags=0) */

@@ -308,6 +308,17 @@ function M.binding(plan)
   for _, s in ipairs(plan.frees) do frees[#frees + 1] = s end
   if k == "string_free" then frees[#frees + 1] = "free(a->r);\n  a->r = NULL;" end
   if k == "object" then frees[#frees + 1] = ("if (a->r)\n    %s.free(a->r);\n  a->r = NULL;"):format(r.cls.sym) end
+  -- A result libvirt allocates must have a fini that frees it when nobody
+  -- takes it: the state closed while the call ran on a worker, or push()
+  -- raised (no memory).  A new shape that forgets it stops the build.
+  local allocates = k == "object" or k == "string_free" or
+    (plan.ret_list ~= nil and plan.ret_list.kind ~= "ints")
+  for _, o in ipairs(plan.outs) do
+    if o.kind == "string_free" then allocates = true end
+  end
+  if allocates and #frees == 0 then
+    error(("%s: its result is allocated by libvirt but no fini frees it"):format(id))
+  end
   local fininame
   if #frees > 0 then
     fininame = "f_" .. id

@@ -51,6 +51,23 @@ local function valgrind(cmd)
     "--suppressions=spec/embed/valgrind.supp %s"):format(cmd))
 end
 
+-- The programs of spec/embed print one check a line (spec/embed/check.h)
+-- and "N failed" last: run one, plainly or under the checker; all passed.
+local function run_checks(cmd)
+  local out, ok = sh(cmd)
+  assert(ok, out)
+  assert.not_matches("not ok", out)
+  assert.matches("\n0 failed\n", out)
+  return out
+end
+
+local function run_checks_checked(cmd)
+  if not SANITIZED then need("valgrind", "valgrind") end
+  local out, ok, code = valgrind(cmd)
+  assert(ok, ("%s: exit %s:\n%s"):format(CHECKER, tostring(code), out))
+  assert.matches("\n0 failed\n", out)
+end
+
 describe("the embedding API", function()
   setup(function()
     need("cc", "gcc")
@@ -108,17 +125,53 @@ describe("the embedding API", function()
 
     it("gets error codes and messages, refuses nested runs and a second instance, " ..
        "closes with work in flight, and starts again", function()
-      local out, ok = sh(prog)
-      assert(ok, out)
-      assert.not_matches("not ok", out)
-      assert.matches("\n0 failed\n$", out)
+      run_checks(prog)
     end)
 
     it("does all that with no definite leak and no memory error, under " .. CHECKER, function()
-      if not SANITIZED then need("valgrind", "valgrind") end
-      local out, ok, code = valgrind(prog)
-      assert(ok, ("%s: exit %s:\n%s"):format(CHECKER, tostring(code), out))
-      assert.matches("\n0 failed\n", out)
+      run_checks_checked(prog)
+    end)
+  end)
+
+  describe("spec/embed/nomemory.c", function()
+    local prog
+    setup(function() prog = build("spec/embed/nomemory.c", "nomemory") end)
+
+    it("drops and reports event callbacks Lua has no memory for, later events still arrive; " ..
+       "a call whose results cannot be pushed raises", function()
+      local out = run_checks(prog)
+      for _, where in ipairs({ "a network event callback", "a storage pool event callback",
+                               "a node device event callback", "a domain event callback",
+                               "an event timeout callback" }) do
+        assert.matches("luvirt: error in " .. where .. ": not enough memory", out, 1, true)
+      end
+      assert.matches("ok - a call whose results cannot be pushed raises 'not enough memory'", out, 1, true)
+    end)
+
+    it("does so with no definite leak (the call's objects are freed) and no memory error, under " ..
+       CHECKER, function()
+      run_checks_checked(prog)
+    end)
+  end)
+
+  describe("spec/embed/orphans.c", function()
+    local tb = require "spec.helpers.testbed"
+    local prog, daemon
+    setup(function()
+      local ok, why = tb.check{ qemu = false }
+      assert(ok, "spec/embed/orphans.c needs a private libvirtd (calls on test:/// never " ..
+                 "reach a worker): " .. tostring(why))
+      daemon = tb.daemon{ tcp = false }
+      prog = build("spec/embed/orphans.c", "orphans")
+    end)
+    teardown(function() tb.cleanup_all() end)
+
+    it("closes the state while calls returning objects, strings and arrays are in flight", function()
+      run_checks(prog .. " " .. q(daemon.test_uri))
+    end)
+
+    it("and every result nobody took is freed: no definite leak under " .. CHECKER, function()
+      run_checks_checked(prog .. " " .. q(daemon.test_uri))
     end)
   end)
 

@@ -10,16 +10,7 @@
 #include <string.h>
 #include <luvirt.h>
 #include <lauxlib.h>
-
-static int failures;
-
-static void check(int ok, const char *what, const char *detail)
-{
-  printf("%s - %s%s%s\n", ok ? "ok" : "not ok", what, detail && !ok ? ": " : "",
-         detail && !ok ? detail : "");
-  if (!ok)
-    failures++;
-}
+#include "check.h"
 
 static int contains(const char *s, const char *part)
 {

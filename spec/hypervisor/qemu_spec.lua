@@ -77,4 +77,35 @@ describe("hypervisor: qemu monitor", function()
     assert.same({ "STOP", "RESUME" }, { seen[1], seen[2] })
     conn:domain_qemu_monitor_event_deregister(id)
   end)
+
+  it("keeps delivering to a callback that raises, and reports each error", function()
+    local got, errors = {}, {}
+    virt.set_error_handler(function(msg, where) errors[#errors + 1] = { msg = msg, where = where } end)
+    local ok, err = pcall(function()
+      local id = conn:domain_qemu_monitor_event_register(dom, "^(STOP|RESUME)$", function(...)
+        got[#got + 1] = table.pack(...)
+        error("deliberate failure #" .. #got)
+      end, D.QEMU_MONITOR_EVENT_REGISTER_REGEX)
+      for _ = 1, 2 do
+        dom:suspend()
+        dom:resume()
+      end
+      S.wait(function() return #got >= 4 end, 10, "two STOPs and two RESUMEs")
+      conn:domain_qemu_monitor_event_deregister(id)
+    end)
+    virt.set_error_handler(nil)
+    assert(ok, err)
+    for i, args in ipairs(got) do
+      assert.equals(6, args.n)                 -- details may be nil: still counted
+      assert.is_true(rawequal(conn, args[1]))
+      assert.equals(NAME, args[2]:get_name())
+      assert.equals(i % 2 == 1 and "STOP" or "RESUME", args[3])
+      assert.is_true(args[4] > 1600000000)
+    end
+    assert.equals(#got, #errors)
+    for i, e in ipairs(errors) do
+      assert.equals("a qemu monitor event callback", e.where)
+      assert.matches("deliberate failure #" .. i, e.msg, 1, true)
+    end
+  end)
 end)

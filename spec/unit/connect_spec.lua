@@ -80,6 +80,51 @@ describe("virt.new", function()
       assert.is_false(ok)
       assert.is_number(err.code)
     end)
+
+    it("survives credentials turned into traps (metamethods, wrong types): errors are reported", function()
+      local reported = {}
+      virt.set_error_handler(function(msg, where) reported[#reported + 1] = where .. ": " .. msg end)
+      local traps = {
+        function(creds)
+          for _, c in ipairs(creds) do
+            c.result = nil
+            setmetatable(c, { __index = function() error("trapped index") end })
+          end
+          return 0
+        end,
+        function(creds) for i = 1, #creds do creds[i] = 42 end return 0 end,
+        function(creds)   -- a result that is no string is no answer
+          for _, c in ipairs(creds) do c.result = {} end
+          return 0
+        end,
+      }
+      for i, trap in ipairs(traps) do
+        local ok, err = pcall(virt.new, {
+          uri = "test://" .. node,
+          credlist = { virt.CRED_AUTHNAME, virt.CRED_PASSPHRASE },
+          callback = trap,
+        })
+        assert.is_false(ok, "trap " .. i)
+        assert.is_number(err.code, "trap " .. i)
+      end
+      virt.set_error_handler(nil)
+      assert.equals(2, #reported)
+      assert.matches("^the authentication callback: .*trapped index", reported[1])
+      assert.matches("^the authentication callback: .*attempt to index a number value", reported[2])
+      -- the connection still opens afterwards
+      local c = virt.new{
+        uri = "test://" .. node,
+        credlist = { virt.CRED_AUTHNAME, virt.CRED_PASSPHRASE },
+        callback = function(creds)
+          for _, cred in ipairs(creds) do
+            cred.result = cred.type == virt.CRED_AUTHNAME and "fred" or "s3cret"
+          end
+          return 0
+        end,
+      }
+      assert.equals("authdom", c:get_domain_by_name("authdom"):get_name())
+      c:close()
+    end)
   end)
 end)
 
