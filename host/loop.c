@@ -84,6 +84,7 @@ static struct {
   int next_watch, next_timer, nwatch, ntimer;
   long nfree;
   long nwake;                   /* wake-ups asked for by other threads */
+  int anyfailed;                /* some fd has failed == 1 */
   watch *watches[NBUCKET];
   timer *timers[NBUCKET];
   fdpoll *fds[NBUCKET];
@@ -276,23 +277,33 @@ static void dispatch_fd(fdpoll *p, int vir)
     free(r);
 }
 
-/* The epoll set has something ready: dispatch it, an fd at a time. */
+/* The epoll set has something ready: dispatch it, an fd at a time.  A
+ * libvirt client reads one message per callback, so while its socket stays
+ * ready this goes round again (a bounded number of times, so timers and
+ * other handles still get their turn): a stream of events then costs one
+ * epoll_wait per message, not one here plus a loop iteration each. */
+#define EP_ROUNDS 32
+
 static void ep_cb(uv_poll_t *h, int status, int events)
 {
   struct epoll_event evs[64];
-  int n, i;
+  int n, i, round;
   (void)h;
   (void)events;
   if (status < 0)
     return;
-  n = epoll_wait(L_.epfd, evs, 64, 0);
-  for (i = 0; i < n; i++) {
-    fdpoll *p;
-    uv_mutex_lock(&L_.lock);
-    p = find_fd(evs[i].data.fd);  /* freed only by reconcile, on this thread */
-    uv_mutex_unlock(&L_.lock);
-    if (p)
-      dispatch_fd(p, to_vir(evs[i].events));
+  for (round = 0; round < EP_ROUNDS; round++) {
+    n = epoll_wait(L_.epfd, evs, 64, 0);
+    if (n <= 0)
+      break;
+    for (i = 0; i < n; i++) {
+      fdpoll *p;
+      uv_mutex_lock(&L_.lock);
+      p = find_fd(evs[i].data.fd);  /* freed only by reconcile, on this thread */
+      uv_mutex_unlock(&L_.lock);
+      if (p)
+        dispatch_fd(p, to_vir(evs[i].events));
+    }
   }
 }
 
@@ -406,6 +417,7 @@ static int ep_apply(fdpoll *p)
       else {
         p->cur = 0;
         p->failed = 1;          /* reported by reconcile */
+        L_.anyfailed = 1;
         rc = 1;
       }
     }
@@ -545,18 +557,26 @@ static void reconcile(int clean)
     uv_ref((uv_handle_t *)&L_.ep);
   else
     uv_unref((uv_handle_t *)&L_.ep);
-  /* Tell the watches of an fd epoll refuses, outside the lock. */
-  for (i = 0; i < NBUCKET && nfailed < 16; i++) {
-    fdpoll *p;
-    for (p = L_.fds[i]; p && nfailed < 16; p = p->hnext)
-      if (p->failed == 1) {
-        if (!clean) {
-          more = 1;
-          continue;
+  /* Tell the watches of an fd epoll refuses, outside the lock.  (The
+   * scan runs only when some fd was refused: reconcile runs on every
+   * timer update, i.e. twice per batch of events libvirt dispatches.) */
+  if (L_.anyfailed) {
+    L_.anyfailed = 0;
+    for (i = 0; i < NBUCKET && nfailed < 16; i++) {
+      fdpoll *p;
+      for (p = L_.fds[i]; p && nfailed < 16; p = p->hnext)
+        if (p->failed == 1) {
+          if (!clean) {
+            more = 1;
+            L_.anyfailed = 1;
+            continue;
+          }
+          p->failed = 2;
+          failed[nfailed++] = p;
         }
-        p->failed = 2;
-        failed[nfailed++] = p;
-      }
+    }
+    if (nfailed == 16)
+      L_.anyfailed = 1;         /* there may be more */
   }
   more |= L_.fq_head != NULL;
   uv_mutex_unlock(&L_.lock);
