@@ -104,11 +104,11 @@ static int h_free(void *p)
 
 const lv_class lv_admconnect_class = {
   "virt.admin.Connect", 0, "admin.Connect", conn_ref, conn_free, NULL, NULL,
-  "attempt to use a closed admin connection"};
+  "attempt to use a closed admin connection", 0};
 const lv_class lv_admserver_class = {
-  "virt.admin.Server", 0, "admin.Server", h_ref, h_free, NULL, NULL, NULL};
+  "virt.admin.Server", 0, "admin.Server", h_ref, h_free, NULL, NULL, NULL, 0};
 const lv_class lv_admclient_class = {
-  "virt.admin.Client", 0, "admin.Client", h_ref, h_free, NULL, NULL, NULL};
+  "virt.admin.Client", 0, "admin.Client", h_ref, h_free, NULL, NULL, NULL, 0};
 
 /* ------------------------------------------------------ the helper */
 

@@ -24,7 +24,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_checkpoint_class = {
-  "virt.DomainCheckpoint", 0, "DomainCheckpoint", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.DomainCheckpoint", 0, "DomainCheckpoint", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 int luaopen_virt_checkpoint(lua_State *L)
 {

@@ -19,7 +19,7 @@ static const char *conn_name(void *p)
 
 const lv_class lv_connect_class = {
   "virt.Virt", sizeof(lv_conn), "Virt", conn_ref, conn_free, conn_name, NULL,
-  "attempt to use a closed Virt connection"};
+  "attempt to use a closed Virt connection", 0};
 
 lv_conn *lv_connect_checkobj(lua_State *L, int idx)
 {

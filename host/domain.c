@@ -21,7 +21,7 @@ static int dom_same(void *a, void *b)
 }
 
 const lv_class lv_domain_class = {
-  "virt.Domain", 0, "Domain", dom_ref, dom_free, dom_name, dom_same, NULL};
+  "virt.Domain", 0, "Domain", dom_ref, dom_free, dom_name, dom_same, NULL, 1};
 
 #define DOM(L) ((virDomainPtr)lv_obj_check((L), 1, &lv_domain_class))
 

@@ -20,7 +20,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_interface_class = {
-  "virt.Interface", 0, "Interface", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.Interface", 0, "Interface", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 /* Sys::Virt's conn:list_interfaces() / list_defined_interfaces() */
 static int num_active(void *c, const char *a) { (void)a; return virConnectNumOfInterfaces(c); }

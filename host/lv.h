@@ -67,6 +67,11 @@ typedef struct lv_class {
                                      lookup; NULL compares pointers */
   const char *dead;               /* message for a freed object; NULL:
                                      "attempt to use a freed <label>" */
+  int pin;                        /* an async call keeps the object by a pin
+                                     on the loop thread, not by ref()/free()
+                                     on either side of it (virDomainRef and
+                                     virDomainFree format the UUID for their
+                                     debug messages: ~7k instructions each) */
 } lv_class;
 
 typedef struct lv_obj {
@@ -81,6 +86,11 @@ typedef struct lv_obj {
 /* A connection to the in-process test driver: even its close never blocks
  * (a connection opened with blocking=true is INLINE but not INPROC). */
 #define LV_OBJ_INPROC 0x20000000
+/* Pins (classes with pin set): the number of jobs in flight that use the
+ * pointer, and "released meanwhile: the last of them frees it". */
+#define LV_OBJ_FREEPEND 0x10000000
+#define LV_OBJ_BUSY1 0x00010000
+#define LV_OBJ_BUSYMASK 0x0FFF0000
 
 /* Push a new object owning ptr; parent is a stack index or 0 for none. */
 lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent);
@@ -142,6 +152,8 @@ struct lv_job {
   int nhold;
   void *hold[LV_JOB_MAXHOLD];
   const lv_class *holdcls[LV_JOB_MAXHOLD];
+  lv_obj *holdobj[LV_JOB_MAXHOLD];
+  unsigned pinmask;         /* holds kept by a pin rather than a reference */
   int failed;
   int inline_ok;            /* every held object is LV_OBJ_INLINE */
   lv_error err;

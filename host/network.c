@@ -24,7 +24,7 @@ static int net_same(void *a, void *b)
 }
 
 const lv_class lv_network_class = {
-  "virt.Network", 0, "Network", net_ref, net_free, net_name, net_same, NULL};
+  "virt.Network", 0, "Network", net_ref, net_free, net_name, net_same, NULL, 0};
 
 /* ------------------------------------------------ object-family events
  *

@@ -29,7 +29,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_networkport_class = {
-  "virt.NetworkPort", 0, "NetworkPort", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.NetworkPort", 0, "NetworkPort", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 static int get_params(void *o, const char *arg, unsigned int iarg,
                       virTypedParameterPtr *p, int *n, unsigned int fl)

@@ -21,7 +21,7 @@ static int dev_same(void *a, void *b)
 }
 
 const lv_class lv_nodedev_class = {
-  "virt.NodeDevice", 0, "NodeDevice", dev_ref, dev_free, dev_name, dev_same, NULL};
+  "virt.NodeDevice", 0, "NodeDevice", dev_ref, dev_free, dev_name, dev_same, NULL, 0};
 
 /* fn(conn, dev, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virNodeDevicePtr d, int event, int detail, void *op)

@@ -22,7 +22,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_nwfilter_class = {
-  "virt.NWFilter", 0, "NWFilter", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.NWFilter", 0, "NWFilter", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 /* Sys::Virt's conn:list_nwfilters() */
 static int num(void *c, const char *a) { (void)a; return virConnectNumOfNWFilters(c); }

@@ -20,7 +20,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_nwfilterbinding_class = {
-  "virt.NWFilterBinding", 0, "NWFilterBinding", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.NWFilterBinding", 0, "NWFilterBinding", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 int luaopen_virt_nwfilterbinding(lua_State *L)
 {

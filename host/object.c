@@ -126,6 +126,10 @@ int lv_obj_release(lv_obj *o)
 {
   void *p = o->ptr;
   o->ptr = NULL;
+  if (p && (o->flags & LV_OBJ_BUSYMASK)) {
+    o->flags |= LV_OBJ_FREEPEND;  /* a call still uses it: its job frees it */
+    return 0;
+  }
   return p ? o->cls->free(p) : 0;
 }
 

@@ -23,7 +23,7 @@ static int sec_same(void *a, void *b)
 }
 
 const lv_class lv_secret_class = {
-  "virt.Secret", 0, "Secret", sec_ref, sec_free, sec_name, sec_same, NULL};
+  "virt.Secret", 0, "Secret", sec_ref, sec_free, sec_name, sec_same, NULL, 0};
 
 /* fn(conn, secret, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virSecretPtr s, int event, int detail, void *op)

@@ -24,7 +24,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_snapshot_class = {
-  "virt.DomainSnapshot", 0, "DomainSnapshot", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.DomainSnapshot", 0, "DomainSnapshot", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 /* Sys::Virt's dom:list_snapshots() and snap:list_child_snapshots() */
 static int num_dom(void *d, const char *a) { (void)a; return virDomainSnapshotNum(d, 0); }

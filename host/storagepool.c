@@ -22,7 +22,7 @@ static int pool_same(void *a, void *b)
 }
 
 const lv_class lv_storagepool_class = {
-  "virt.StoragePool", 0, "StoragePool", pool_ref, pool_free, pool_name, pool_same, NULL};
+  "virt.StoragePool", 0, "StoragePool", pool_ref, pool_free, pool_name, pool_same, NULL, 0};
 
 /* fn(conn, pool, event, detail) */
 static void ev_lifecycle(virConnectPtr c, virStoragePoolPtr p, int event, int detail, void *op)

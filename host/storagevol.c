@@ -20,7 +20,7 @@ static int cls_same(void *a, void *b)
 }
 
 const lv_class lv_storagevol_class = {
-  "virt.StorageVol", 0, "StorageVol", cls_ref, cls_free, cls_name, cls_same, NULL};
+  "virt.StorageVol", 0, "StorageVol", cls_ref, cls_free, cls_name, cls_same, NULL, 0};
 
 /* Sys::Virt's pool:list_volumes() */
 static int num(void *p, const char *a) { (void)a; return virStoragePoolNumOfVolumes(p); }

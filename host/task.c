@@ -60,6 +60,7 @@ static lv_job *done_head, *done_tail;
 
 static void done_cb(uv_async_t *h);
 static void drop_sleepers(void);
+static void unpin(lv_job *job);
 
 /* The state is about to close: nothing may call into it any more. */
 void lv_task_shutdown(void)
@@ -237,7 +238,8 @@ static void worker(void *arg)
       lv_error_save(&job->err);   /* thread-local: copy it here */
     }
     for (i = 0; i < job->nhold; i++)
-      job->holdcls[i]->free(job->hold[i]);
+      if (!(job->pinmask & (1u << i)))
+        job->holdcls[i]->free(job->hold[i]);
 
     job->next = NULL;
     uv_mutex_lock(&done_m);
@@ -398,6 +400,7 @@ static void done_cb(uv_async_t *h)
     if (job->task && mainL)   /* [REPL/embed] no resume once the state is closed */
       task_resume(job->task, 0);
     else {
+      unpin(job);             /* the objects are finalized, not yet freed */
       if (job->failed)
         lv_error_clear(&job->err);
       if (job->fini)
@@ -409,6 +412,53 @@ static void done_cb(uv_async_t *h)
 }
 
 /* ----------------------------------------------------------------- jobs */
+
+/* Keep what a job holds valid while it runs on a worker: a pin (loop
+ * thread bookkeeping in the object's flags) for the classes that ask for
+ * one, a libvirt reference for the others. */
+static void hold_take(lv_job *job, int pins)
+{
+  int i;
+  job->pinmask = 0;
+  for (i = 0; i < job->nhold; i++) {
+    lv_obj *o = job->holdobj[i];
+    if (pins && job->holdcls[i]->pin && o &&
+        (o->flags & LV_OBJ_BUSYMASK) != LV_OBJ_BUSYMASK) {
+      o->flags += LV_OBJ_BUSY1;
+      job->pinmask |= 1u << i;
+    } else
+      job->holdcls[i]->ref(job->hold[i]);
+  }
+}
+
+/* Loop thread, once the work is done and its results are pushed.  The
+ * object is alive: its task's stack keeps it until the job's continuation
+ * has run, and when the state closes instead, finalizers all run before
+ * any object's memory goes. */
+static void unpin(lv_job *job)
+{
+  int i;
+  for (i = 0; i < job->nhold; i++)
+    if (job->pinmask & (1u << i)) {
+      lv_obj *o = job->holdobj[i];
+      o->flags -= LV_OBJ_BUSY1;
+      if (!(o->flags & LV_OBJ_BUSYMASK) && (o->flags & LV_OBJ_FREEPEND)) {
+        o->flags &= ~LV_OBJ_FREEPEND;
+        job->holdcls[i]->free(job->hold[i]);
+      }
+    }
+  job->pinmask = 0;
+}
+
+/* pool_submit failed: give back what hold_take took. */
+static void hold_undo(lv_job *job)
+{
+  int i;
+  for (i = 0; i < job->nhold; i++)
+    if (!(job->pinmask & (1u << i)))
+      job->holdcls[i]->free(job->hold[i]);
+  unpin(job);
+}
 
 void lv_job_init(lv_job *job, size_t size, lv_work_fn work, lv_push_fn push)
 {
@@ -426,6 +476,7 @@ void *lv_job_hold(lv_job *job, lua_State *L, int idx, const lv_class *cls)
   if (job->nhold < LV_JOB_MAXHOLD) {
     job->hold[job->nhold] = ptr;
     job->holdcls[job->nhold] = cls;
+    job->holdobj[job->nhold] = lua_touserdata(L, idx);
     job->nhold++;
   }
   return ptr;
@@ -467,6 +518,7 @@ static int finish(lua_State *L, lv_job *job, int heap)
     memset(&job->err, 0, sizeof job->err);
     if (job->fini)
       job->fini(job);
+    unpin(job);
     if (heap)
       free(job);
     return lv_error_raise(L, &e);
@@ -474,6 +526,7 @@ static int finish(lua_State *L, lv_job *job, int heap)
   n = job->push ? push_results(L, job, heap) : 0;
   if (job->fini)
     job->fini(job);
+  unpin(job);
   if (heap)
     free(job);
   return n < 0 ? lua_error(L) : n;
@@ -482,16 +535,13 @@ static int finish(lua_State *L, lv_job *job, int heap)
 int lv_job_detach(lv_job *job)
 {
   lv_job *heap = malloc(job->size);
-  int i;
   if (!heap)
     return -1;
   memcpy(heap, job, job->size);
   heap->task = NULL;
-  for (i = 0; i < heap->nhold; i++)
-    heap->holdcls[i]->ref(heap->hold[i]);
+  hold_take(heap, 0);           /* nobody waits: references, no pins */
   if (pool_submit(heap) < 0) {
-    for (i = 0; i < heap->nhold; i++)
-      heap->holdcls[i]->free(heap->hold[i]);
+    hold_undo(heap);
     free(heap);
     return -1;
   }
@@ -508,7 +558,6 @@ int lv_job_run(lua_State *L, lv_job *job)
 {
   lv_job *heap;
   task *t;
-  int i;
   if (job->inline_ok || !lv_task_async(L)) {
     if (job->work(job) < 0) {
       job->failed = 1;
@@ -522,11 +571,9 @@ int lv_job_run(lua_State *L, lv_job *job)
   memcpy(heap, job, job->size);
   t = current(L);
   heap->task = t;
-  for (i = 0; i < heap->nhold; i++)
-    heap->holdcls[i]->ref(heap->hold[i]);
+  hold_take(heap, 1);
   if (pool_submit(heap) < 0) {
-    for (i = 0; i < heap->nhold; i++)
-      heap->holdcls[i]->free(heap->hold[i]);
+    hold_undo(heap);
     free(heap);
     return luaL_error(L, "luvirt: cannot start a worker thread");
   }

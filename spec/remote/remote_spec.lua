@@ -81,6 +81,26 @@ describe("over RPC to a private libvirtd", function()
     conn:close()
   end)
 
+  it("lets a script free a domain while calls on it are in flight", function()
+    -- An async call pins the Domain instead of taking a libvirt reference;
+    -- dom:free() meanwhile must leave the pointer to the last call.
+    local conn = virt.new{ uri = daemon.test_uri }
+    local dom = conn:get_domain_by_name("test")
+    daemon:kill("STOP")
+    local calls = {}
+    for i = 1, 3 do calls[i] = virt.spawn(function() return dom:get_info().nrVirtCpu end) end
+    virt.sleep(50)
+    dom:free()                                   -- while all three wait
+    assert.has_error(function() dom:get_name() end, "attempt to use a freed Domain")
+    daemon:kill("CONT")
+    for i = 1, 3 do assert.equals(2, calls[i]:wait()) end
+    assert.has_error(function() dom:get_info() end, "attempt to use a freed Domain")
+    collectgarbage(); collectgarbage()
+    -- and the connection still answers: nothing was freed twice
+    assert.equals(2, conn:get_domain_by_name("test"):get_info().nrVirtCpu)
+    conn:close()
+  end)
+
   it("runs 200 concurrent tasks of RPC calls to correct results", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local tasks = {}
