@@ -126,35 +126,29 @@ static void remote_rm_main(void *arg)
     virEventRemoveHandle(r->id);
 }
 
-static int e_remove_from_thread(lua_State *L)
+/* _remove_from_thread("handle"|"timeout", id, delay) and
+ * _update_from_thread(id, events, delay): the thread is joined by the
+ * caller through _join. */
+static int from_thread(lua_State *L, int update)
 {
   static const char *const kinds[] = {"handle", "timeout", NULL};
   remote_rm *r = lua_newuserdatauv(L, sizeof *r, 0);
   memset(r, 0, sizeof *r);
-  r->timer = luaL_checkoption(L, 1, NULL, kinds);
-  r->id = check_int(L, 2, 0, 0x7fffffff);
+  r->update = update;
+  if (update)
+    r->events = check_int(L, 2, 0, 15);
+  else
+    r->timer = luaL_checkoption(L, 1, NULL, kinds);
+  r->id = check_int(L, 2 - update, 0, 0x7fffffff);
   r->delay = check_int(L, 3, 0, 60000);
   if (uv_thread_create(&r->th, remote_rm_main, r) < 0)
     return luaL_error(L, "cannot start a thread");
-  /* the thread is joined by the caller through join() below */
   lua_pushlightuserdata(L, r);
   return 2;
 }
 
-/* _update_from_thread(id, events, delay): virEventUpdateHandle there. */
-static int e_update_from_thread(lua_State *L)
-{
-  remote_rm *r = lua_newuserdatauv(L, sizeof *r, 0);
-  memset(r, 0, sizeof *r);
-  r->update = 1;
-  r->id = check_int(L, 1, 0, 0x7fffffff);
-  r->events = check_int(L, 2, 0, 15);
-  r->delay = check_int(L, 3, 0, 60000);
-  if (uv_thread_create(&r->th, remote_rm_main, r) < 0)
-    return luaL_error(L, "cannot start a thread");
-  lua_pushlightuserdata(L, r);
-  return 2;
-}
+static int e_remove_from_thread(lua_State *L) { return from_thread(L, 0); }
+static int e_update_from_thread(lua_State *L) { return from_thread(L, 1); }
 
 static int e_join(lua_State *L)
 {
