@@ -742,9 +742,12 @@ static int recv_go(lua_State *L, int status, lua_KContext ctx)
     return 3;
   }
   if (fd >= 0) {
-    /* copy_to: straight from the buffer, on this thread (see there) */
+    /* copy_to: straight from the buffer, on this thread (see there); the
+     * buffer, as big as the bulk reads grow, is kept until the data ends
+     * (or the stream closes), not mapped and faulted in again each read */
     int n_ret = push_written(L, rv, rv > 0 ? write_all(fd, buf, (size_t)rv) : 0);
-    trim_buf(s);
+    if (rv == 0)
+      trim_buf(s);
     return n_ret;
   }
   lua_pushinteger(L, rv);
