@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <lualib.h>
 #include <libvirt/libvirt.h>
 #include "luvirt.h"
@@ -64,6 +67,34 @@ static int fail_load(luvirt *lv)
   return -1;
 }
 
+/* glibc gives the top of the heap back to the kernel once more than twice
+ * its mmap threshold is free there, and that threshold settles at the size
+ * of the largest block freed so far: 256 KiB, an RPC stream message, as
+ * soon as a download starts.  Lua frees garbage a collection cycle at a
+ * time, and with the few hundred KiB a script's heap holds a cycle ends
+ * every other 256 KiB string: two of them free at the top are over the
+ * threshold, the heap shrinks, and the next string or libvirt's next
+ * message buffer is faulted in again.  A 1 GiB recv_all took 20-50k page
+ * faults that way (virStreamRecvAll in C: 1.1k; setting these: 1.6k).
+ * So the host keeps up to 8 MiB free at the top, and blocks under 4 MiB
+ * (copy_from's 1 MiB reads, the strings of a transfer) on the heap; bigger
+ * ones, such as the bulk receive buffers a stream keeps for a whole
+ * transfer, are mapped on their own.  Setting either turns off glibc's own
+ * adjustment of both.  Not done when the user has tuned malloc
+ * (MALLOC_*_, GLIBC_TUNABLES), nor by the library (an embedding program's
+ * allocator is its own business). */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+  const char *t = getenv("GLIBC_TUNABLES");
+  if (getenv("MALLOC_TRIM_THRESHOLD_") || getenv("MALLOC_MMAP_THRESHOLD_") ||
+      getenv("MALLOC_TOP_PAD_") || (t && strstr(t, "glibc.malloc.")))
+    return;
+  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
+}
+
 /* arg as lua.c makes it: arg[0] the script, arg[1..] its arguments,
  * negative indices the interpreter and its options. */
 static void make_arg(lua_State *L, int argc, char **argv, int script)
@@ -114,6 +145,7 @@ int main(int argc, char **argv)
     }
   }
 
+  tune_malloc();
   lv = luvirt_new(NULL);
   if (!lv) {
     fprintf(stderr, "luvirt: cannot create the interpreter\n");

@@ -58,13 +58,19 @@ local function grow(size, rv)
   return size
 end
 
--- A reader for bulk transfers: rv, data as recv_wait, sized as above.
+-- A reader for recv_all and sparse_recv_all: rv, data as recv_wait, data
+-- at most 256 KiB (one RPC message, what virStreamRecvAll's handler gets).
+-- The receives are sized as above, into a buffer kept on the stream that
+-- _recv_bulk hands out a slice at a time: no string as big as the read.
 local function bulk_reader(st, flags)
   local size = CHUNK
   return function()
-    local rv, data = recv_wait(st, size, flags)
-    if rv > 0 then size = grow(size, rv) end
-    return rv, data
+    while true do
+      local rv, data, got = st:_recv_bulk(size, flags)
+      if got and got > 0 then size = grow(size, got) end
+      if rv ~= -2 then return rv, data end
+      st:_wait(READABLE)
+    end
   end
 end
 

@@ -225,6 +225,43 @@ describe("remote: streams through a private libvirtd", function()
       v2:delete(0)
     end)
 
+    it("gives recv_all's handler a message's worth at a time, however much has piled up", function()
+      -- the first call waits while the client queues what the daemon sends;
+      -- then the reads are big, but every string stays at most 256 KiB
+      local want = sh(("head -c %d %s | sha256sum"):format(32 * MiB, q(vol:get_path()))):match("^(%x+)")
+      local function download(flags, pause)
+        local out = work .. "/piled.down"
+        local f = assert(io.open(out, "wb"))
+        local st = conn:new_stream(flags)
+        vol:download(st, 0, 32 * MiB, 0)
+        local calls, biggest, total = 0, 0, 0
+        st:recv_all(function(s, data, n)
+          assert.equals(st, s)
+          assert.equals(#data, n)
+          calls = calls + 1
+          if calls == 1 and pause then pause() end
+          biggest, total = math.max(biggest, n), total + n
+          assert(f:write(data))
+          return n
+        end)
+        st:finish()
+        f:close()
+        assert.equals(32 * MiB, total)
+        assert.is_true(biggest <= 256 * 1024, "a chunk of " .. biggest .. " bytes")
+        assert.equals(want, sha256(out))
+        os.remove(out)
+      end
+      download(0, function() virt.sleep(300) end)
+      download(S.NONBLOCK, function() virt.sleep(300) end)
+      -- outside a task (a coroutine of the script's own) the reads block
+      local co = coroutine.wrap(function()
+        assert.is_false(virt.in_task())
+        download(0)
+        return "done"
+      end)
+      assert.equals("done", co())
+    end)
+
     it("gives up cleanly when the recv_all handler raises or over-claims, and the connection lives on", function()
       local st = conn:new_stream()
       vol:download(st, 0, 0, 0)
