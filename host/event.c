@@ -159,17 +159,18 @@ static int e_join(lua_State *L)
 }
 
 /* Counters: live watches/timers in the loop, free callbacks run, wake-ups
- * other threads asked of the loop. */
+ * other threads asked of the loop, ready fds dispatched. */
 static int e_stats(lua_State *L)
 {
   int w, t;
-  long f, k;
-  lv_loop_stats(&w, &t, &f, &k);
+  long f, k, d;
+  lv_loop_stats(&w, &t, &f, &k, &d);
   lua_pushinteger(L, w);
   lua_pushinteger(L, t);
   lua_pushinteger(L, f);
   lua_pushinteger(L, k);
-  return 4;
+  lua_pushinteger(L, d);
+  return 5;
 }
 
 int luaopen_virt_event(lua_State *L)

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include "lv.h"
 
 #define NBUCKET 256
@@ -50,6 +51,9 @@ typedef struct watch {
 struct fdpoll {
   int fd, dirty, renew, failed;
   int cur;                      /* epoll events registered; 0: not in the set */
+  int touched;                  /* a watch of it was updated (see park) */
+  int suspect, avail;           /* last dispatch read nothing; FIONREAD then */
+  int parked;                   /* out of the set until a watch is updated */
   int refd;                     /* counted in L_.nref */
   watch *watches;
   fdpoll *hnext;                /* fd hash chain */
@@ -78,12 +82,14 @@ static struct {
   uv_thread_t thread;
   uv_async_t async;
   uv_poll_t ep;                 /* on epfd */
+  uv_timer_t unpark;            /* puts parked fds back, should nobody else */
   int epfd;
   int nref;                     /* fds with an enabled referenced watch */
   uv_mutex_t lock;
   int next_watch, next_timer, nwatch, ntimer;
   long nfree;
   long nwake;                   /* wake-ups asked for by other threads */
+  long ndispatch;               /* ready fds dispatched (loop thread) */
   int anyfailed;                /* some fd has failed == 1 */
   watch *watches[NBUCKET];
   timer *timers[NBUCKET];
@@ -277,6 +283,66 @@ static void dispatch_fd(fdpoll *p, int vir)
     free(r);
 }
 
+/* Dispatch a ready fd, and park it when libvirt's own callback leaves it
+ * as it was.  libvirt's client re-enables its socket's watch as a call
+ * ends even when it passes the I/O to another waiting thread, which
+ * disables it again once it runs: in between the callback returns at once
+ * ("another thread has the buck"), the data stays, and a level-triggered
+ * loop spins on it — with 64 tasks of calls, ~100 dispatches per call, the
+ * loop thread taking the client's lock in a tight loop against the very
+ * thread it waits for.  A parked fd leaves the epoll set until one of its
+ * watches is updated (that thread's disable and later enable), or 1 ms.
+ * "Left as it was": the callback updated none of the fd's watches, and
+ * FIONREAD counts the same bytes after two such dispatches running.  The
+ * watches of scripts (referenced) are never parked. */
+#define UNPARK_MS 1
+
+static void ep_apply_all_parked(void);
+
+static void unpark_cb(uv_timer_t *h)
+{
+  (void)h;
+  ep_apply_all_parked();
+}
+
+static void dispatch_ready(fdpoll *p, unsigned ep)
+{
+  int internal, avail = 0;
+  uv_mutex_lock(&L_.lock);
+  p->touched = 0;
+  internal = !p->refd;
+  L_.ndispatch++;
+  uv_mutex_unlock(&L_.lock);
+  dispatch_fd(p, to_vir(ep));
+  if (!internal || !(ep & EPOLLIN))
+    return;
+  uv_mutex_lock(&L_.lock);
+  if (p->touched || p->parked || !p->cur) {
+    p->suspect = 0;
+    uv_mutex_unlock(&L_.lock);
+    return;
+  }
+  uv_mutex_unlock(&L_.lock);
+  if (ioctl(p->fd, FIONREAD, &avail) < 0 || avail <= 0) {
+    p->suspect = 0;
+    return;
+  }
+  uv_mutex_lock(&L_.lock);
+  if (p->suspect && avail == p->avail && !p->touched && p->cur && !p->parked) {
+    epoll_ctl(L_.epfd, EPOLL_CTL_DEL, p->fd, NULL);
+    p->cur = 0;
+    p->parked = 1;
+    p->suspect = 0;
+    uv_mutex_unlock(&L_.lock);
+    if (!uv_is_active((uv_handle_t *)&L_.unpark))
+      uv_timer_start(&L_.unpark, unpark_cb, UNPARK_MS, 0);
+    return;
+  }
+  p->suspect = 1;
+  p->avail = avail;
+  uv_mutex_unlock(&L_.lock);
+}
+
 /* The epoll set has something ready: dispatch it, an fd at a time.  A
  * libvirt client reads one message per callback, so while its socket stays
  * ready this goes round again (a bounded number of times, so timers and
@@ -302,7 +368,7 @@ static void ep_cb(uv_poll_t *h, int status, int events)
       p = find_fd(evs[i].data.fd);  /* freed only by reconcile, on this thread */
       uv_mutex_unlock(&L_.lock);
       if (p)
-        dispatch_fd(p, to_vir(evs[i].events));
+        dispatch_ready(p, evs[i].events);
     }
   }
 }
@@ -395,8 +461,9 @@ static int ep_apply(fdpoll *p)
   want = to_ep(vir);
   if (want)
     want |= EPOLLRDHUP;         /* hang-up even for a watch on writes only */
-  if (p->failed)
-    want = 0;                   /* epoll refused it: the watches were told */
+  if (p->failed || p->parked)
+    want = 0;                   /* epoll refused it (the watches were told),
+                                   or parked */
   if (want != (unsigned)p->cur) {
     if (!want) {
       epoll_ctl(L_.epfd, EPOLL_CTL_DEL, p->fd, NULL);
@@ -455,6 +522,21 @@ static void reconcile_fd(fdpoll *p)
     unlink_fd(p);
     free(p);
   }
+}
+
+static void ep_apply_all_parked(void)
+{
+  int i;
+  uv_mutex_lock(&L_.lock);
+  for (i = 0; i < NBUCKET; i++) {
+    fdpoll *p;
+    for (p = L_.fds[i]; p; p = p->hnext)
+      if (p->parked) {
+        p->parked = 0;
+        ep_apply(p);
+      }
+  }
+  uv_mutex_unlock(&L_.lock);
 }
 
 /* Lock held. */
@@ -659,12 +741,16 @@ static void update_handle(int id, int events)
   watch *w;
   uv_mutex_lock(&L_.lock);
   w = find_watch(id);
-  if (w && !w->removed && w->events != events) {
+  if (w && !w->removed) {
+    fdpoll *p = w->fp;
+    int changed = w->events != events || p->parked;
+    p->touched = 1;
+    p->parked = 0;
     w->events = events;
-    if (ep_apply(w->fp))
-      mark_fd(w->fp);
-    else
+    if (!changed || !ep_apply(p))
       w = NULL;                 /* done: the loop need not wake */
+    else
+      mark_fd(p);
   } else
     w = NULL;
   uv_mutex_unlock(&L_.lock);
@@ -774,7 +860,8 @@ void lv_loop_ref_timeout(int id, int ref)
   kick();
 }
 
-void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes)
+void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes,
+                   long *dispatches)
 {
   uv_mutex_lock(&L_.lock);
   if (watches)
@@ -785,6 +872,8 @@ void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes)
     *frees = L_.nfree;
   if (wakes)
     *wakes = L_.nwake;
+  if (dispatches)
+    *dispatches = L_.ndispatch;
   uv_mutex_unlock(&L_.lock);
 }
 
@@ -813,6 +902,8 @@ int lv_loop_init(uv_loop_t *loop)
     close(L_.epfd);
     return -1;
   }
+  uv_timer_init(loop, &L_.unpark);
+  uv_unref((uv_handle_t *)&L_.unpark);
   uv_unref((uv_handle_t *)&L_.ep);
   uv_unref((uv_handle_t *)&L_.async);
   L_.loop = loop;

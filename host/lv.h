@@ -29,7 +29,8 @@ int lv_loop_on_thread(void);        /* 1 when called on the loop thread */
 void lv_loop_ref_handle(int watch, int ref);
 void lv_loop_ref_timeout(int timer, int ref);
 /* Counters for tests: watches/timers alive, free callbacks run. */
-void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes);
+void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes,
+                   long *dispatches);
 /* Apply pending changes and run pending free callbacks now (loop thread). */
 void lv_loop_flush(void);
 
@@ -203,6 +204,7 @@ typedef int (*lv_later_fn)(lua_State *L, void *data);
 void lv_call_later(int fn_ref, lv_later_fn push, void *data, const char *where);
 int lv_task_run_loop(lua_State *L, uv_run_mode mode); /* guarded uv_run */
 int lv_task_pending(void);               /* live tasks */
+int lv_task_jobs(void);                  /* jobs on the pools (loop thread) */
 
 /* --------------------------------------------------------------- classes */
 extern const lv_class lv_connect_class;

@@ -117,6 +117,11 @@ static void adopt_state(lua_State *L)
   lua_setfield(L, LUA_REGISTRYINDEX, "luvirt.sentinel");
 }
 
+int lv_task_jobs(void)
+{
+  return pending_jobs;
+}
+
 int lv_task_pending(void)
 {
   return live_tasks;
@@ -1036,7 +1041,7 @@ static int l_loop_stats(lua_State *L)
 {
   int w, t;
   long f;
-  lv_loop_stats(&w, &t, &f, NULL);
+  lv_loop_stats(&w, &t, &f, NULL, NULL);
   lua_createtable(L, 0, 5);
   lv_setfield_int(L, "watches", w);
   lv_setfield_int(L, "timers", t);

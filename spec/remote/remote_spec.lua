@@ -130,6 +130,27 @@ describe("over RPC to a private libvirtd", function()
     conn:close()
   end)
 
+  it("does not spin on the socket while calls of many tasks pass its I/O around", function()
+    -- A call ending re-enables the socket's watch although it hands the
+    -- I/O to another waiting thread, which disables it once it runs; the
+    -- loop must not keep dispatching the unread data meanwhile (it did:
+    -- ~100 dispatches per call with 64 tasks).
+    local conn = virt.new{ uri = daemon.test_uri }
+    local dom = conn:get_domain_by_name("test")
+    local dispatches = function() return select(5, virt.Event._stats()) end
+    local before = dispatches()
+    local tasks = {}
+    for t = 1, 64 do
+      tasks[t] = virt.spawn(function()
+        for _ = 1, 20 do assert.equals(2, dom:get_info().nrVirtCpu) end
+      end)
+    end
+    virt.gather(table.unpack(tasks))
+    local per_call = (dispatches() - before) / (64 * 20)
+    assert.is_true(per_call < 5, ("%.1f dispatches of ready fds per call"):format(per_call))
+    conn:close()
+  end)
+
   it("keeps the loop running while a call waits on a frozen daemon", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local ticks = 0
