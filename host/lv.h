@@ -204,7 +204,6 @@ typedef int (*lv_later_fn)(lua_State *L, void *data);
 void lv_call_later(int fn_ref, lv_later_fn push, void *data, const char *where);
 int lv_task_run_loop(lua_State *L, uv_run_mode mode); /* guarded uv_run */
 int lv_task_pending(void);               /* live tasks */
-int lv_task_jobs(void);                  /* jobs on the pools (loop thread) */
 
 /* --------------------------------------------------------------- classes */
 extern const lv_class lv_connect_class;

@@ -117,11 +117,6 @@ static void adopt_state(lua_State *L)
   lua_setfield(L, LUA_REGISTRYINDEX, "luvirt.sentinel");
 }
 
-int lv_task_jobs(void)
-{
-  return pending_jobs;
-}
-
 int lv_task_pending(void)
 {
   return live_tasks;
