@@ -24,6 +24,7 @@
 
 struct luvirt {
   lua_State *L;
+  lv_arena *arena;
   uv_loop_t *loop;
   int failed;
   int in_run;               /* inside luvirt_run: no nested run, no close */
@@ -129,12 +130,65 @@ static int init_state(lua_State *L)
   return 0;
 }
 
+/* What luaL_newstate sets up, on luvirt's allocator (host/alloc.c): a
+ * panic function, and warnings off until a script says "@on". */
+static int panic(lua_State *L)
+{
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "luvirt: PANIC: unprotected error in call to Lua API (%s)\n",
+          msg ? msg : "error object is not a string");
+  fflush(stderr);
+  return 0;                     /* Lua then aborts */
+}
+
+/* warnings on: print, pieces continued until the last */
+static void warn_on(void *ud, const char *msg, int tocont);
+
+static void warn_off(void *ud, const char *msg, int tocont)
+{
+  lua_State *L = ud;
+  if (!tocont && msg[0] == '@' && strcmp(msg + 1, "on") == 0)
+    lua_setwarnf(L, warn_on, L);
+}
+
+static void warn_on(void *ud, const char *msg, int tocont)
+{
+  static int continuing;
+  lua_State *L = ud;
+  if (!continuing && !tocont && msg[0] == '@') {
+    if (strcmp(msg + 1, "off") == 0)
+      lua_setwarnf(L, warn_off, L);
+    return;
+  }
+  if (!continuing)
+    fputs("Lua warning: ", stderr);
+  fputs(msg, stderr);
+  if (!tocont)
+    fputs("\n", stderr);
+  continuing = tocont;
+}
+
+static lua_State *new_state(lv_arena **arena)
+{
+  lua_Alloc f = lv_alloc_new(arena);
+  lua_State *L = lua_newstate(f, *arena);
+  if (!L) {
+    lv_alloc_free(*arena);
+    *arena = NULL;
+    return NULL;
+  }
+  lua_atpanic(L, panic);
+  lua_setwarnf(L, warn_off, L);
+  return L;
+}
+
 static luvirt *fail_new(luvirt *lv, const char *msg)
 {
   snprintf(new_error, sizeof new_error, "luvirt_new: %s", msg);
   if (lv) {
     if (lv->L)
       lua_close(lv->L);
+    lv_alloc_free(lv->arena);
     free(lv);
   }
   if (instance == lv)
@@ -171,7 +225,7 @@ luvirt *luvirt_new(uv_loop_t *loop)
   if (!lv)
     return fail_new(NULL, "not enough memory");
   lv->loop = loop;
-  lv->L = luaL_newstate();
+  lv->L = new_state(&lv->arena);
   if (!lv->L)
     return fail_new(lv, "not enough memory");
   instance = lv;
@@ -454,6 +508,7 @@ void luvirt_close(luvirt *lv)
   lv_loop_flush();
   uv_run(lv->loop, UV_RUN_NOWAIT);
   lv_loop_flush();
+  lv_alloc_free(lv->arena);     /* nothing can reach the state's memory now */
   free(lv->errmsg);
   free(lv);
   instance = NULL;

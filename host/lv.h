@@ -111,6 +111,13 @@ void lv_class_add(lua_State *L, const lv_class *cls, const luaL_Reg *methods);
 /* Free an object now (loop thread; for explicit free/close). */
 int lv_obj_release(lv_obj *o);
 
+/* ----------------------------------------------------------------- alloc.c
+ * The host's Lua state allocates its small blocks from size-class free
+ * lists; *arena (NULL when plain malloc is used) is freed after lua_close. */
+typedef struct lv_arena lv_arena;
+lua_Alloc lv_alloc_new(lv_arena **arena);
+void lv_alloc_free(lv_arena *arena);
+
 /* ------------------------------------------------------------------ task.c
  * The one mechanism that makes a bound function async-capable.
  *

@@ -23,6 +23,13 @@ describe("the luvirt command", function()
     assert.matches("%-e chunk", out)
   end)
 
+  it("keeps Lua warnings off until a script turns them on, as lua does", function()
+    local out, rc = sh(luvirt .. " -e " .. q('warn("hidden"); warn("@on"); warn("shown ", "in parts"); '
+      .. 'warn("@off"); warn("hidden again")'))
+    assert.equals(0, rc)
+    assert.equals("Lua warning: shown in parts\n", out)
+  end)
+
   it("refuses an unknown option with the usage", function()
     local out, rc = sh(luvirt .. " --bogus")
     assert.equals(1, rc)
