@@ -97,6 +97,8 @@ typedef struct lv_obj {
 lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent);
 /* The object at idx, which must be open: "attempt to use a freed Domain". */
 void *lv_obj_check(lua_State *L, int idx, const lv_class *cls);
+/* The same, giving the lv_obj. */
+lv_obj *lv_obj_open(lua_State *L, int idx, const lv_class *cls);
 lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls);
 lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls);
 /* Create a class metatable: methods become __index (a plain table that is

@@ -58,6 +58,32 @@ static int is_class(lua_State *L, int idx, const lv_class *cls)
 /* The ref is checked against the address: under another state (one that
  * made the entry and is gone, or runs beside this one) it is no table of
  * ours, and the name lookup does it. */
+/* Is the value at idx an object of any luvirt class?  The class a parent
+ * was last found to be is tried first (a list's objects share a parent). */
+static int is_obj(lua_State *L, int idx)
+{
+  static unsigned last;
+  const void *mt;
+  unsigned i;
+  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+    return 0;
+  mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  if (mts[last].cls && mts[last].mt == mt)
+    return 1;
+  for (i = 0; i < NMT; i++)
+    if (mts[i].cls && mts[i].mt == mt) {
+      last = i;
+      return 1;
+    }
+  /* a class the cache could not hold */
+  if (luaL_getmetafield(L, idx, "__label") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  return 0;
+}
+
 static void set_class_mt(lua_State *L, const lv_class *cls)
 {
   unsigned h = mt_slot(cls);
@@ -87,10 +113,8 @@ lv_obj *lv_obj_push(lua_State *L, const lv_class *cls, void *ptr, int parent)
   if (parent) {
     lua_pushvalue(L, parent);
     lua_setiuservalue(L, -2, 1);
-    if (luaL_getmetafield(L, parent, "__label") != LUA_TNIL) {   /* an lv_obj */
-      lua_pop(L, 1);
+    if (is_obj(L, parent))
       o->flags |= ((lv_obj *)lua_touserdata(L, parent))->flags & LV_OBJ_INLINE;
-    }
   }
   o->ptr = ptr;
   return o;
@@ -110,7 +134,7 @@ lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls)
   return luaL_checkudata(L, idx, cls->tname);
 }
 
-void *lv_obj_check(lua_State *L, int idx, const lv_class *cls)
+lv_obj *lv_obj_open(lua_State *L, int idx, const lv_class *cls)
 {
   lv_obj *o = is_class(L, idx, cls) ? lua_touserdata(L, idx)
                                     : luaL_checkudata(L, idx, cls->tname);
@@ -119,7 +143,12 @@ void *lv_obj_check(lua_State *L, int idx, const lv_class *cls)
       luaL_error(L, "%s", cls->dead);
     luaL_error(L, "attempt to use a freed %s", cls->label);
   }
-  return o->ptr;
+  return o;
+}
+
+void *lv_obj_check(lua_State *L, int idx, const lv_class *cls)
+{
+  return lv_obj_open(L, idx, cls)->ptr;
 }
 
 int lv_obj_release(lv_obj *o)

@@ -470,16 +470,16 @@ void lv_job_init(lv_job *job, size_t size, lv_work_fn work, lv_push_fn push)
 
 void *lv_job_hold(lv_job *job, lua_State *L, int idx, const lv_class *cls)
 {
-  void *ptr = lv_obj_check(L, idx, cls);
-  int inl = (((lv_obj *)lua_touserdata(L, idx))->flags & LV_OBJ_INLINE) != 0;
+  lv_obj *o = lv_obj_open(L, idx, cls);
+  int inl = (o->flags & LV_OBJ_INLINE) != 0;
   job->inline_ok = job->nhold == 0 ? inl : job->inline_ok && inl;
   if (job->nhold < LV_JOB_MAXHOLD) {
-    job->hold[job->nhold] = ptr;
+    job->hold[job->nhold] = o->ptr;
     job->holdcls[job->nhold] = cls;
-    job->holdobj[job->nhold] = lua_touserdata(L, idx);
+    job->holdobj[job->nhold] = o;
     job->nhold++;
   }
-  return ptr;
+  return o->ptr;
 }
 
 /* push_k(args..., job): the job's push() in a frame of its own, with the
