@@ -58,16 +58,6 @@ static void begin(lv_args *a, virDomainPtr d)
   lv_arg_obj(a, &lv_domain_class, d);
 }
 
-static int ev_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *op)
-{
-  lv_args a;
-  (void)c;
-  begin(&a, d);
-  lv_arg_int(&a, event);
-  lv_arg_int(&a, detail);
-  lv_cb_deliver(op, &a, WHERE);
-  return 0;
-}
 
 static void ev_generic(virConnectPtr c, virDomainPtr d, void *op)
 {
@@ -217,6 +207,13 @@ static void ev_int_int(virConnectPtr c, virDomainPtr d, int x, int y, void *op)
   lv_arg_int(&a, x);
   lv_arg_int(&a, y);
   lv_cb_deliver(op, &a, WHERE);
+}
+
+/* lifecycle: event, detail (the one callback type that returns int) */
+static int ev_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *op)
+{
+  ev_int_int(c, d, event, detail, op);
+  return 0;
 }
 
 /* metadata change: type, nsuri */

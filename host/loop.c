@@ -27,6 +27,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ static struct {
   uv_mutex_t lock;
   int next_watch, next_timer, nwatch, ntimer;
   long nfree;
-  long nwake;                   /* wake-ups asked for by other threads */
+  atomic_long nwake;            /* wake-ups asked for by other threads */
   long ndispatch;               /* ready fds dispatched (loop thread) */
   int anyfailed;                /* some fd has failed == 1 */
   watch *watches[NBUCKET];
@@ -305,10 +306,16 @@ static void unpark_cb(uv_timer_t *h)
   ep_apply_all_parked();
 }
 
-static void dispatch_ready(fdpoll *p, unsigned ep)
+static void dispatch_ready(int fd, unsigned ep)
 {
   int internal, avail = 0;
+  fdpoll *p;
   uv_mutex_lock(&L_.lock);
+  p = find_fd(fd);              /* freed only by reconcile, on this thread */
+  if (!p) {
+    uv_mutex_unlock(&L_.lock);
+    return;
+  }
   p->touched = 0;
   internal = !p->refd;
   L_.ndispatch++;
@@ -362,14 +369,8 @@ static void ep_cb(uv_poll_t *h, int status, int events)
     n = epoll_wait(L_.epfd, evs, 64, 0);
     if (n <= 0)
       break;
-    for (i = 0; i < n; i++) {
-      fdpoll *p;
-      uv_mutex_lock(&L_.lock);
-      p = find_fd(evs[i].data.fd);  /* freed only by reconcile, on this thread */
-      uv_mutex_unlock(&L_.lock);
-      if (p)
-        dispatch_ready(p, evs[i].events);
-    }
+    for (i = 0; i < n; i++)
+      dispatch_ready(evs[i].data.fd, evs[i].events);
   }
 }
 
@@ -682,9 +683,7 @@ static void kick(void)
   if (!L_.dispatching && lv_loop_on_thread())
     reconcile(0);
   else {
-    uv_mutex_lock(&L_.lock);
-    L_.nwake++;
-    uv_mutex_unlock(&L_.lock);
+    atomic_fetch_add_explicit(&L_.nwake, 1, memory_order_relaxed);
     uv_async_send(&L_.async);
   }
 }
@@ -871,7 +870,7 @@ void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes,
   if (frees)
     *frees = L_.nfree;
   if (wakes)
-    *wakes = L_.nwake;
+    *wakes = atomic_load_explicit(&L_.nwake, memory_order_relaxed);
   if (dispatches)
     *dispatches = L_.ndispatch;
   uv_mutex_unlock(&L_.lock);

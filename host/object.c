@@ -55,9 +55,6 @@ static int is_class(lua_State *L, int idx, const lv_class *cls)
   return mt == mts[h].mt;
 }
 
-/* The ref is checked against the address: under another state (one that
- * made the entry and is gone, or runs beside this one) it is no table of
- * ours, and the name lookup does it. */
 /* Is the value at idx an object of any luvirt class?  The class a parent
  * was last found to be is tried first (a list's objects share a parent). */
 static int is_obj(lua_State *L, int idx)
@@ -84,6 +81,9 @@ static int is_obj(lua_State *L, int idx)
   return 0;
 }
 
+/* The ref is checked against the address: under another state (one that
+ * made the entry and is gone, or runs beside this one) it is no table of
+ * ours, and the name lookup does it. */
 static void set_class_mt(lua_State *L, const lv_class *cls)
 {
   unsigned h = mt_slot(cls);
@@ -129,15 +129,13 @@ lv_obj *lv_obj_test(lua_State *L, int idx, const lv_class *cls)
 
 lv_obj *lv_obj_checkany(lua_State *L, int idx, const lv_class *cls)
 {
-  if (is_class(L, idx, cls))
-    return lua_touserdata(L, idx);
-  return luaL_checkudata(L, idx, cls->tname);
+  lv_obj *o = lv_obj_test(L, idx, cls);
+  return o ? o : luaL_checkudata(L, idx, cls->tname);   /* raises the type error */
 }
 
 lv_obj *lv_obj_open(lua_State *L, int idx, const lv_class *cls)
 {
-  lv_obj *o = is_class(L, idx, cls) ? lua_touserdata(L, idx)
-                                    : luaL_checkudata(L, idx, cls->tname);
+  lv_obj *o = lv_obj_checkany(L, idx, cls);
   if (!o->ptr) {
     if (cls->dead)
       luaL_error(L, "%s", cls->dead);

@@ -62,6 +62,15 @@ static void done_cb(uv_async_t *h);
 static void drop_sleepers(void);
 static void unpin(lv_job *job);
 
+/* Give back the libvirt references hold_take took (any thread). */
+static void drop_refs(lv_job *job)
+{
+  int i;
+  for (i = 0; i < job->nhold; i++)
+    if (!(job->pinmask & (1u << i)))
+      job->holdcls[i]->free(job->hold[i]);
+}
+
 /* The state is about to close: nothing may call into it any more. */
 void lv_task_shutdown(void)
 {
@@ -220,7 +229,6 @@ static void worker(void *arg)
   for (;;) {
     lv_job *job;
     int first;
-    int i;
     uv_mutex_lock(&p->m);
     while (!p->head) {
       p->idle++;
@@ -237,9 +245,7 @@ static void worker(void *arg)
       job->failed = 1;
       lv_error_save(&job->err);   /* thread-local: copy it here */
     }
-    for (i = 0; i < job->nhold; i++)
-      if (!(job->pinmask & (1u << i)))
-        job->holdcls[i]->free(job->hold[i]);
+    drop_refs(job);
 
     job->next = NULL;
     uv_mutex_lock(&done_m);
@@ -453,10 +459,7 @@ static void unpin(lv_job *job)
 /* pool_submit failed: give back what hold_take took. */
 static void hold_undo(lv_job *job)
 {
-  int i;
-  for (i = 0; i < job->nhold; i++)
-    if (!(job->pinmask & (1u << i)))
-      job->holdcls[i]->free(job->hold[i]);
+  drop_refs(job);
   unpin(job);
 }
 

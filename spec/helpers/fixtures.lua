@@ -12,6 +12,14 @@ function M.domain_xml(name, opts)
 </domain>]]):format(name, opts.memory or 131072, opts.vcpus or 1)
 end
 
+-- The names of a list of objects, sorted and joined by spaces.
+function M.names(list)
+  local t = {}
+  for _, o in ipairs(list) do t[#t + 1] = o:get_name() end
+  table.sort(t)
+  return table.concat(t, " ")
+end
+
 function M.tmpdir()
   local p = os.tmpname()
   os.remove(p)

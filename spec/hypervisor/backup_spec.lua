@@ -10,20 +10,12 @@ describe("hypervisor: backup", function()
   local d, conn, dom, con, g, done
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     dom, con, g = S.boot(conn, { name = NAME })
     done = S.events(conn, dom, D.EVENT_ID_JOB_COMPLETED)
   end)
 
-  teardown(function()
-    if con then con:close() end
-    if done then pcall(done.stop) end
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ con = con, watchers = { done }, dom = dom, conn = conn } end)
 
   local function backup_xml(target, incremental)
     return ([[

@@ -40,18 +40,12 @@ describe("hypervisor: the console of a guest", function()
   local d, conn, dom, con
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     dom, con = S.boot(conn, { name = "console" })
     con:close()   -- the specs below open their own
   end)
 
-  teardown(function()
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ dom = dom, conn = conn } end)
 
   it("reads the guest's lines and echoes what write sends, on a NONBLOCK stream in tasks", function()
     local st = conn:new_stream(St.NONBLOCK)

@@ -10,19 +10,11 @@ describe("hypervisor: a QEMU guest", function()
   local d, conn, dom, con, life
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     life = S.events(conn, nil, D.EVENT_ID_LIFECYCLE)
   end)
 
-  teardown(function()
-    if con then con:close() end
-    if life then pcall(life.stop) end
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ con = con, watchers = { life }, dom = dom, conn = conn } end)
 
   it("is defined and started, and its ready line arrives through open_console", function()
     dom, con = S.boot(conn, { name = NAME })

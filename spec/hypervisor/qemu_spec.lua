@@ -9,18 +9,11 @@ describe("hypervisor: qemu monitor", function()
   local d, conn, dom, con
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     dom, con = S.boot(conn, { name = NAME })
   end)
 
-  teardown(function()
-    if con then con:close() end
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ con = con, dom = dom, conn = conn } end)
 
   it("runs a QMP command", function()
     local out = dom:qemu_monitor_command('{"execute":"query-status"}', 0)

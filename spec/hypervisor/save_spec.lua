@@ -12,20 +12,12 @@ describe("hypervisor: save, managed save and snapshots", function()
   local d, conn, dom, con, g, life
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     life = S.events(conn, nil, D.EVENT_ID_LIFECYCLE)
     dom, con, g = S.boot(conn, { name = NAME })
   end)
 
-  teardown(function()
-    if con then con:close() end
-    if life then pcall(life.stop) end
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ con = con, watchers = { life }, dom = dom, conn = conn } end)
 
   -- after the QEMU process changed: a fresh console, then the next tick
   local function reattach_and_tick()

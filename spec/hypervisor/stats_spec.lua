@@ -10,20 +10,13 @@ describe("hypervisor: statistics", function()
   local d, conn, dom, con
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     dom, con = S.boot(conn, { name = NAME })
     -- a couple of seconds of work, and balloon stats (period 1 s) to report
     con:wait("GUEST: tick 2", 30)
   end)
 
-  teardown(function()
-    if con then con:close() end
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ con = con, dom = dom, conn = conn } end)
 
   local function tick_later(n)
     local m = con:mark()

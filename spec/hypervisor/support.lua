@@ -158,6 +158,23 @@ function S.boot(conn, opts)
   return dom, con, g
 end
 
+-- For a spec's setup: a private daemon and a qemu:/// connection to it.
+function S.connect()
+  S.require_testbed()
+  local d = tb.daemon{ tcp = false }
+  return d, virt.new{ uri = d.qemu_uri }
+end
+
+-- For a spec's teardown: undo whatever of its setup exists, in order — the
+-- console, event watchers (S.events), the guest, the connection, the daemons.
+function S.teardown(t)
+  if t.con then t.con:close() end
+  for _, w in pairs(t.watchers or {}) do pcall(w.stop) end
+  S.remove(t.dom)
+  if t.conn then pcall(t.conn.close, t.conn) end
+  tb.cleanup_all()
+end
+
 -- Destroy and undefine, ignoring "not running" / "no such domain": for teardown.
 function S.remove(dom)
   if not dom then return end

@@ -11,19 +11,12 @@ describe("hypervisor: tunables and placement", function()
   local d, conn, dom, con
 
   setup(function()
-    S.require_testbed()
-    d = S.tb.daemon{ tcp = false }
-    conn = virt.new{ uri = d.qemu_uri }
+    d, conn = S.connect()
     dom, con = S.boot(conn, { name = NAME })
     con:wait("GUEST: tick 1", 30)
   end)
 
-  teardown(function()
-    if con then con:close() end
-    S.remove(dom)
-    if conn then pcall(conn.close, conn) end
-    S.tb.cleanup_all()
-  end)
+  teardown(function() S.teardown{ con = con, dom = dom, conn = conn } end)
 
   it("round-trips scheduler parameters with and without flags", function()
     local p = dom:get_scheduler_parameters(D.AFFECT_LIVE)

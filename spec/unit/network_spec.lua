@@ -15,12 +15,7 @@ local function net_xml(name, uuid, bridge)
     200, 200, 200)
 end
 
-local function names(list)
-  local t = {}
-  for _, o in ipairs(list) do t[#t + 1] = o:get_name() end
-  table.sort(t)
-  return table.concat(t, " ")
-end
+local names = require("spec.helpers.fixtures").names
 
 describe("virt.Network", function()
   local conn

@@ -19,12 +19,7 @@ local function vol_xml(name, capacity)
 </volume>]]):format(name, capacity)
 end
 
-local function names(list)
-  local t = {}
-  for _, o in ipairs(list) do t[#t + 1] = o:get_name() end
-  table.sort(t)
-  return table.concat(t, " ")
-end
+local names = require("spec.helpers.fixtures").names
 
 describe("virt.StoragePool", function()
   local conn
