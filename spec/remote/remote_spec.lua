@@ -61,6 +61,35 @@ describe("over RPC to a private libvirtd", function()
     conn:close()
   end)
 
+  it("runs its workers SCHED_BATCH and leaves the loop thread's policy alone", function()
+    -- field 41 of /proc/<pid>/task/<tid>/stat: 0 SCHED_OTHER, 3 SCHED_BATCH
+    local function policies()
+      local pid = io.open("/proc/self/stat"):read("l"):match("^(%d+)")
+      local ls = io.popen("ls /proc/" .. pid .. "/task")
+      local out = {}
+      for tid in ls:lines() do
+        local f = io.open("/proc/" .. pid .. "/task/" .. tid .. "/stat")
+        if f then
+          local rest = f:read("l"):match("%) (.*)$")
+          f:close()
+          local fields = {}
+          for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
+          out[tid] = tonumber(fields[41 - 2])
+        end
+      end
+      ls:close()
+      return out, pid
+    end
+    local conn = virt.new{ uri = daemon.test_uri }
+    virt.gather(function() conn:get_domain_by_name("test"):get_info() end)
+    local pol, pid = policies()
+    assert.equals(0, pol[pid])
+    local batch = 0
+    for _, p in pairs(pol) do if p == 3 then batch = batch + 1 end end
+    assert.is_true(batch >= 1, "no SCHED_BATCH worker among the process's threads")
+    conn:close()
+  end)
+
   it("runs a blocking=true connection's calls on the loop thread, objects too", function()
     local conn = virt.new{ uri = daemon.test_uri, blocking = true }
     local dom = conn:get_domain_by_name("test")
