@@ -37,7 +37,9 @@ static const char usage_text[] =
   "\n"
   "With no script and stdin a terminal, luvirt starts its REPL.\n"
   "Environment: LUVIRT_POOL_SIZE (worker threads for blocking calls, default 16),\n"
-  "LUVIRT_PATH (extra Lua search path entries).\n";
+  "LUVIRT_PATH (extra Lua search path entries), LUVIRT_WORKER_SCHED_OTHER=1 (worker\n"
+  "threads keep SCHED_OTHER instead of SCHED_BATCH), LUVIRT_PLAIN_ALLOC=1 (plain\n"
+  "realloc/free for the Lua state).\n";
 
 static void print_version(void)
 {

@@ -231,7 +231,7 @@ static uv_async_t done_async;
  * it got to sleep, and the loop woken by the result preempted the worker
  * before that reached its condition: ~1.9 involuntary context switches per
  * call on top of the 3 the hand-offs need (perf stat; a sequential call in
- * a task 0.72x C's rate before, 0.86x after).  The share of the CPU is the
+ * a task 0.72-0.77x C's rate before, 0.84-0.91x after).  The CPU share is the
  * same as SCHED_OTHER's; only wake-up preemption is given up, which the
  * loop thread, the one that runs Lua, keeps.  Best effort: a refusal
  * (seccomp, another policy) leaves the thread as it was. */

@@ -61,33 +61,45 @@ describe("over RPC to a private libvirtd", function()
     conn:close()
   end)
 
-  it("runs its workers SCHED_BATCH and leaves the loop thread's policy alone", function()
-    -- field 41 of /proc/<pid>/task/<tid>/stat: 0 SCHED_OTHER, 3 SCHED_BATCH
-    local function policies()
-      local pid = io.open("/proc/self/stat"):read("l"):match("^(%d+)")
+  it("runs its workers SCHED_BATCH, the loop thread as it was, or all as they were if asked", function()
+    -- a child process makes one call on a worker, then reports field 41 of
+    -- /proc/<pid>/task/<tid>/stat (0 SCHED_OTHER, 3 SCHED_BATCH) of each thread
+    local chunk = ([[
+      local conn = require("virt").new{ uri = %q }
+      conn:get_domain_by_name("test"):get_info()
+      local pid = io.open("/proc/self/stat"):read("l"):match("^(%%d+)")
       local ls = io.popen("ls /proc/" .. pid .. "/task")
-      local out = {}
       for tid in ls:lines() do
         local f = io.open("/proc/" .. pid .. "/task/" .. tid .. "/stat")
         if f then
-          local rest = f:read("l"):match("%) (.*)$")
-          f:close()
           local fields = {}
-          for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
-          out[tid] = tonumber(fields[41 - 2])
+          for w in f:read("l"):match("%%) (.*)$"):gmatch("%%S+") do fields[#fields + 1] = w end
+          f:close()
+          print((tid == pid and "loop " or "thread ") .. fields[41 - 2])
         end
       end
       ls:close()
-      return out, pid
+      conn:close()
+    ]]):format(daemon.test_uri)
+    local function run(env)
+      local p = io.popen(env .. (os.getenv("BUILD") or "build") .. "/luvirt -e '"
+        .. chunk:gsub("'", "'\\''") .. "' 2>&1")
+      local count = { loop = {}, thread = {} }
+      for line in p:lines() do
+        local who, pol = line:match("^(%a+) (%d+)$")
+        assert(who, "unexpected output: " .. line)
+        count[who][pol] = (count[who][pol] or 0) + 1
+      end
+      p:close()
+      return count
     end
-    local conn = virt.new{ uri = daemon.test_uri }
-    virt.gather(function() conn:get_domain_by_name("test"):get_info() end)
-    local pol, pid = policies()
-    assert.equals(0, pol[pid])
-    local batch = 0
-    for _, p in pairs(pol) do if p == 3 then batch = batch + 1 end end
-    assert.is_true(batch >= 1, "no SCHED_BATCH worker among the process's threads")
-    conn:close()
+    local c = run("")
+    assert.same({ ["0"] = 1 }, c.loop)
+    assert.is_true((c.thread["3"] or 0) >= 1, "no SCHED_BATCH worker among the process's threads")
+    c = run("LUVIRT_WORKER_SCHED_OTHER=1 ")
+    assert.same({ ["0"] = 1 }, c.loop)
+    assert.is_nil(c.thread["3"])
+    assert.is_true((c.thread["0"] or 0) >= 1)
   end)
 
   it("runs a blocking=true connection's calls on the loop thread, objects too", function()
