@@ -116,4 +116,37 @@ describe("hypervisor: save, managed save and snapshots", function()
     -- and the guest still runs on the committed disk
     con:wait("GUEST: tick", 15, con:mark())
   end)
+
+  it("copies the running guest's disk with block_copy and pivots to the copy", function()
+    local dest = g.dir .. "/" .. NAME .. "-copy.qcow2"
+    local jobs = S.events(conn, dom, D.EVENT_ID_BLOCK_JOB_2)
+    -- bad input is an error, not a crash: no such disk, parameters of the wrong type
+    local ok, err = pcall(dom.block_copy, dom, "vdz",
+      ("<disk type='file'><source file='%s'/></disk>"):format(dest), nil, D.BLOCK_COPY_TRANSIENT_JOB)
+    assert.is_false(ok)
+    assert.is_number(err.code)
+    assert.has_error(function() dom:block_copy("vda", "<disk/>", { [D.BLOCK_COPY_BANDWIDTH] = "fast" }) end)
+    -- a persistent guest takes a copy only as a transient job
+    dom:block_copy("vda", ([[
+<disk type='file'><driver type='qcow2'/><source file='%s'/></disk>]]):format(dest),
+      { [D.BLOCK_COPY_GRANULARITY] = 65536, [D.BLOCK_COPY_BUF_SIZE] = 1048576 },
+      D.BLOCK_COPY_TRANSIENT_JOB)
+    S.wait_event(jobs, function(e)
+      return e[1] == "vda" and e[2] == D.BLOCK_JOB_TYPE_COPY and e[3] == D.BLOCK_JOB_READY
+    end, 60, "block copy READY")
+    local info = dom:get_block_job_info("vda", 0)
+    assert.equals(D.BLOCK_JOB_TYPE_COPY, info.type)
+    assert.equals(info["end"], info.cur)
+    dom:abort_block_job("vda", D.BLOCK_JOB_ABORT_PIVOT)
+    S.wait_event(jobs, function(e)
+      return e[1] == "vda" and e[3] == D.BLOCK_JOB_COMPLETED
+    end, 30, "block copy COMPLETED")
+    jobs.stop()
+    assert.equals(dest, S.disk_source(dom, "vda"))
+    local f = assert(io.open(dest, "rb"))
+    assert.equals("QFI\xfb", f:read(4))          -- a qcow2 image
+    f:close()
+    -- the guest runs on, on the copy
+    con:wait("GUEST: tick", 15, con:mark())
+  end)
 end)
