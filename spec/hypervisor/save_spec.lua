@@ -87,6 +87,22 @@ describe("hypervisor: save, managed save and snapshots", function()
     assert.same({}, dom:list_all_snapshots(0))
   end)
 
+  -- vda's block job of type jobtype, watched by jobs (S.events): wait until
+  -- it is READY and mirrors all, pivot, wait until it is COMPLETED
+  local function pivot_when_ready(jobs, jobtype)
+    S.wait_event(jobs, function(e)
+      return e[1] == "vda" and e[2] == jobtype and e[3] == D.BLOCK_JOB_READY
+    end, 60, "block job READY")
+    local info = dom:get_block_job_info("vda", 0)
+    assert.equals(jobtype, info.type)
+    assert.equals(info["end"], info.cur)
+    dom:abort_block_job("vda", D.BLOCK_JOB_ABORT_PIVOT)
+    S.wait_event(jobs, function(e)
+      return e[1] == "vda" and e[3] == D.BLOCK_JOB_COMPLETED
+    end, 30, "block job COMPLETED")
+    jobs.stop()
+  end
+
   it("takes an external disk-only snapshot and commits it back with a pivot", function()
     local top = g.dir .. "/" .. NAME .. "-ext1.qcow2"
     assert.equals(g.disk, S.disk_source(dom, "vda"))
@@ -101,17 +117,7 @@ describe("hypervisor: save, managed save and snapshots", function()
 
     local jobs = S.events(conn, dom, D.EVENT_ID_BLOCK_JOB_2)
     dom:block_commit("vda", nil, nil, 0, D.BLOCK_COMMIT_ACTIVE)
-    S.wait_event(jobs, function(e)
-      return e[1] == "vda" and e[2] == D.BLOCK_JOB_TYPE_ACTIVE_COMMIT and e[3] == D.BLOCK_JOB_READY
-    end, 60, "block job READY")
-    local info = dom:get_block_job_info("vda", 0)
-    assert.equals(D.BLOCK_JOB_TYPE_ACTIVE_COMMIT, info.type)
-    assert.equals(info["end"], info.cur)
-    dom:abort_block_job("vda", D.BLOCK_JOB_ABORT_PIVOT)
-    S.wait_event(jobs, function(e)
-      return e[1] == "vda" and e[3] == D.BLOCK_JOB_COMPLETED
-    end, 30, "block job COMPLETED")
-    jobs.stop()
+    pivot_when_ready(jobs, D.BLOCK_JOB_TYPE_ACTIVE_COMMIT)
     assert.equals(g.disk, S.disk_source(dom, "vda"))
     -- and the guest still runs on the committed disk
     con:wait("GUEST: tick", 15, con:mark())
@@ -131,17 +137,7 @@ describe("hypervisor: save, managed save and snapshots", function()
 <disk type='file'><driver type='qcow2'/><source file='%s'/></disk>]]):format(dest),
       { [D.BLOCK_COPY_GRANULARITY] = 65536, [D.BLOCK_COPY_BUF_SIZE] = 1048576 },
       D.BLOCK_COPY_TRANSIENT_JOB)
-    S.wait_event(jobs, function(e)
-      return e[1] == "vda" and e[2] == D.BLOCK_JOB_TYPE_COPY and e[3] == D.BLOCK_JOB_READY
-    end, 60, "block copy READY")
-    local info = dom:get_block_job_info("vda", 0)
-    assert.equals(D.BLOCK_JOB_TYPE_COPY, info.type)
-    assert.equals(info["end"], info.cur)
-    dom:abort_block_job("vda", D.BLOCK_JOB_ABORT_PIVOT)
-    S.wait_event(jobs, function(e)
-      return e[1] == "vda" and e[3] == D.BLOCK_JOB_COMPLETED
-    end, 30, "block copy COMPLETED")
-    jobs.stop()
+    pivot_when_ready(jobs, D.BLOCK_JOB_TYPE_COPY)
     assert.equals(dest, S.disk_source(dom, "vda"))
     local f = assert(io.open(dest, "rb"))
     assert.equals("QFI\xfb", f:read(4))          -- a qcow2 image
