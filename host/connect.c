@@ -519,7 +519,9 @@ static void f_get(lv_job *j)
 static int get(lua_State *L, int which)
 {
   LV_JOB_DECL(struct a_get, a, w_get, p_get);
-  a.job.fini = f_get;
+  /* only the allocated strings need freeing (see domain.c's op()) */
+  if (which == G_HOSTNAME || which == G_URI || which == G_CAPS || which == G_SYSINFO)
+    a.job.fini = f_get;
   a.conn = lv_job_hold(&a.job, L, 1, &lv_connect_class);
   a.which = which;
   if (which == G_MAXVCPUS)
