@@ -491,14 +491,21 @@ static int w_get(lv_job *j)
   return -1;
 }
 
+/* The getters whose result is a string libvirt allocated for us. */
+static int get_frees(int which)
+{
+  return which == G_HOSTNAME || which == G_URI || which == G_CAPS || which == G_SYSINFO;
+}
+
 static int p_get(lua_State *L, lv_job *j)
 {
   struct a_get *a = (struct a_get *)j;
-  switch (a->which) {
-  case G_HOSTNAME: case G_URI: case G_CAPS: case G_SYSINFO:
+  if (get_frees(a->which)) {
     lv_push_string_free(L, a->s);
     a->s = NULL;
-    break;
+    return 1;
+  }
+  switch (a->which) {
   case G_TYPE: lua_pushstring(L, a->cs); break;
   case G_VERSION: case G_LIBVERSION: lv_push_uint64(L, a->ul); break;
   case G_ALIVE: case G_SECURE: case G_ENCRYPTED: lua_pushboolean(L, a->i > 0); break;
@@ -520,7 +527,7 @@ static int get(lua_State *L, int which)
 {
   LV_JOB_DECL(struct a_get, a, w_get, p_get);
   /* only the allocated strings need freeing (see domain.c's op()) */
-  if (which == G_HOSTNAME || which == G_URI || which == G_CAPS || which == G_SYSINFO)
+  if (get_frees(which))
     a.job.fini = f_get;
   a.conn = lv_job_hold(&a.job, L, 1, &lv_connect_class);
   a.which = which;

@@ -15,6 +15,13 @@ local function wait_for(cond, ms, what)
   end
 end
 
+-- `luvirt -e script` in a child process, env ("VAR=value ") before it and
+-- suffix after its "2>&1": the popen handle of its output.
+local function luvirt_e(script, env, suffix)
+  return io.popen((env or "") .. (os.getenv("BUILD") or "build") .. "/luvirt -e '"
+    .. script:gsub("'", "'\\''") .. "' 2>&1" .. (suffix or ""))
+end
+
 describe("over RPC to a private libvirtd", function()
   local daemon
   setup(function()
@@ -82,8 +89,7 @@ describe("over RPC to a private libvirtd", function()
       conn:close()
     ]]):format(daemon.test_uri)
     local function run(env)
-      local p = io.popen(env .. (os.getenv("BUILD") or "build") .. "/luvirt -e '"
-        .. chunk:gsub("'", "'\\''") .. "' 2>&1")
+      local p = luvirt_e(chunk, env)
       local count = { loop = {}, thread = {} }
       for line in p:lines() do
         local who, pol = line:match("^(%a+) (%d+)$")
@@ -270,7 +276,7 @@ describe("over RPC to a private libvirtd", function()
   it("lets a script end while a remote connection is open and idle", function()
     local script = ("local v = require 'virt'; c = v.new{uri=%q}; print(c:get_hostname() ~= nil)")
       :format(daemon.test_uri)
-    local p = io.popen((os.getenv("BUILD") or "build") .. "/luvirt -e " .. "'" .. script:gsub("'", "'\\''") .. "'" .. " 2>&1; echo rc=$?")
+    local p = luvirt_e(script, nil, "; echo rc=$?")
     local out = p:read("a")
     p:close()
     assert.matches("true", out)
