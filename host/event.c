@@ -159,18 +159,20 @@ static int e_join(lua_State *L)
 }
 
 /* Counters: live watches/timers in the loop, free callbacks run, wake-ups
- * other threads asked of the loop, ready fds dispatched. */
+ * other threads asked of the loop, ready fds dispatched, re-enables of
+ * libvirt's sockets parked from the start (see loop.c). */
 static int e_stats(lua_State *L)
 {
   int w, t;
-  long f, k, d;
-  lv_loop_stats(&w, &t, &f, &k, &d);
+  long f, k, d, p;
+  lv_loop_stats(&w, &t, &f, &k, &d, &p);
   lua_pushinteger(L, w);
   lua_pushinteger(L, t);
   lua_pushinteger(L, f);
   lua_pushinteger(L, k);
   lua_pushinteger(L, d);
-  return 5;
+  lua_pushinteger(L, p);
+  return 6;
 }
 
 int luaopen_virt_event(lua_State *L)

@@ -30,9 +30,13 @@ void lv_loop_ref_handle(int watch, int ref);
 void lv_loop_ref_timeout(int timer, int ref);
 /* Counters for tests: watches/timers alive, free callbacks run. */
 void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes,
-                   long *dispatches);
+                   long *dispatches, long *deferred);
 /* Apply pending changes and run pending free callbacks now (loop thread). */
 void lv_loop_flush(void);
+/* Loop thread: put back every parked fd now (no job left to read them). */
+void lv_loop_unpark(void);
+/* Jobs inside their work() on the pools' threads now (any thread). */
+int lv_jobs_running(void);
 
 /* ----------------------------------------------------------------- error.c */
 typedef struct lv_error {

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,12 @@ typedef struct pool {
 } pool;
 
 static pool pools[2];
+static atomic_int running;    /* jobs inside work() on the workers */
+
+int lv_jobs_running(void)
+{
+  return atomic_load_explicit(&running, memory_order_relaxed);
+}
 static uv_async_t done_async;
 
 /* Workers are SCHED_BATCH: a worker woken by the loop thread's job (or by
@@ -265,10 +272,12 @@ static void worker(void *arg)
       p->tail = NULL;
     uv_mutex_unlock(&p->m);
 
+    atomic_fetch_add_explicit(&running, 1, memory_order_relaxed);
     if (job->work(job) < 0) {
       job->failed = 1;
       lv_error_save(&job->err);   /* thread-local: copy it here */
     }
+    atomic_fetch_sub_explicit(&running, 1, memory_order_relaxed);
     drop_refs(job);
 
     job->next = NULL;
@@ -439,6 +448,8 @@ static void done_cb(uv_async_t *h)
     }
   }
   run_later();
+  if (pending_jobs == 0)
+    lv_loop_unpark();
 }
 
 /* ----------------------------------------------------------------- jobs */
@@ -1063,7 +1074,7 @@ static int l_loop_stats(lua_State *L)
 {
   int w, t;
   long f;
-  lv_loop_stats(&w, &t, &f, NULL, NULL);
+  lv_loop_stats(&w, &t, &f, NULL, NULL, NULL);
   lua_createtable(L, 0, 5);
   lv_setfield_int(L, "watches", w);
   lv_setfield_int(L, "timers", t);

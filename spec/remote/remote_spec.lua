@@ -171,9 +171,13 @@ describe("over RPC to a private libvirtd", function()
     local dom = conn:get_domain_by_name("test")
     dom:get_info()
     local wakes = function() return select(4, virt.Event._stats()) end
-    local before = wakes()
+    local parked = function() return select(6, virt.Event._stats()) end
+    local before, parked_before = wakes(), parked()
     for _ = 1, 200 do assert.equals(2, dom:get_info().nrVirtCpu) end
     assert.is_true(wakes() - before < 20, ("%d wake-ups for 200 calls"):format(wakes() - before))
+    -- a lone call's re-enable goes straight back to the set: nobody else
+    -- would take the socket over
+    assert.equals(parked_before, parked())
     conn:close()
   end)
 
@@ -198,6 +202,76 @@ describe("over RPC to a private libvirtd", function()
     -- to a few dispatches a call, depending on scheduling); spinning was ~190
     assert.is_true(per_call < 20, ("%.1f dispatches of ready fds per call"):format(per_call))
     conn:close()
+  end)
+
+  it("parks the socket a call gives back while other calls run, and watches it again after", function()
+    -- With other calls running, a call's re-enable of the socket's watch
+    -- stays out of the loop's epoll set (one of them takes the socket over);
+    -- once they are all done the loop watches it again, so events come.
+    local conn = virt.new{ uri = daemon.test_uri }
+    local actor = virt.new{ uri = daemon.test_uri }
+    local dom = conn:get_domain_by_name("test")
+    local parked = function() return select(6, virt.Event._stats()) end
+    local before = parked()
+    local tasks = {}
+    for t = 1, 64 do
+      tasks[t] = virt.spawn(function()
+        for _ = 1, 20 do assert.equals(2, dom:get_info().nrVirtCpu) end
+      end)
+    end
+    virt.gather(table.unpack(tasks))
+    assert.is_true(parked() > before, "no re-enable was parked in 1,280 calls of 64 tasks")
+    assert.equals(0, virt.loop_stats().jobs)
+    local seen = {}
+    local id = conn:domain_event_register_any(nil, D.EVENT_ID_LIFECYCLE, function(_, d, event)
+      if d:get_name() == "remote-park" then seen[#seen + 1] = event end
+    end)
+    local other = actor:define_domain(fx.domain_xml("remote-park"))
+    other:undefine()
+    wait_for(function() return #seen >= 2 end, 5000, "the events of an idle connection")
+    assert.same({ D.EVENT_DEFINED, D.EVENT_UNDEFINED }, seen)
+    conn:domain_event_deregister_any(id)
+    actor:close()
+    conn:close()
+  end)
+
+  it("delivers events while a call on another connection hangs", function()
+    -- A re-enable parked because another call runs must not wait for that
+    -- call: here it never ends until the events have come.
+    local d2 = tb.daemon{ tcp = false }
+    local frozen = virt.new{ uri = d2.test_uri }
+    local watcher = virt.new{ uri = daemon.test_uri }
+    local actor = virt.new{ uri = daemon.test_uri }
+    local seen = {}
+    local id = watcher:domain_event_register_any(nil, D.EVENT_ID_LIFECYCLE, function(_, d, event)
+      if d:get_name() == "remote-hang" then seen[#seen + 1] = event end
+    end)
+    d2:kill("STOP")
+    local stuck = virt.spawn(function() return frozen:get_hostname() end)
+    virt.sleep(100)
+    assert.equals(1, virt.loop_stats().jobs)
+    local parked = function() return select(6, virt.Event._stats()) end
+    local before = parked()
+    -- the watcher's own call ends while the frozen one runs: its
+    -- re-enable is parked
+    local n = 0
+    while parked() == before and n < 50 do
+      virt.spawn(function() return watcher:get_hostname() end):wait()
+      n = n + 1
+    end
+    assert.is_true(parked() > before, "no re-enable was parked in " .. n .. " calls")
+    local dom = actor:define_domain(fx.domain_xml("remote-hang"))
+    dom:undefine()
+    wait_for(function() return #seen >= 2 end, 5000, "events during the frozen call")
+    assert.is_false(stuck:done())
+    assert.same({ D.EVENT_DEFINED, D.EVENT_UNDEFINED }, seen)
+    d2:kill("CONT")
+    assert.is_string(stuck:wait())
+    watcher:domain_event_deregister_any(id)
+    watcher:close()
+    actor:close()
+    frozen:close()
+    d2:stop()
   end)
 
   it("keeps the loop running while a call waits on a frozen daemon", function()
