@@ -193,6 +193,17 @@ local BENCHMARKS = {
     figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "C", min = 0.95 } },
   },
   {
+    -- No target: how far luvirt is from C built the same way (the call on
+    -- another thread than the one that needs its result, handed over and
+    -- back through a condition and an eventfd: scripts/bench/handoff.c).
+    id = "rpc_seq_handoff", title = count(N_RPC) .. " get_info over RPC, sequential, against C with the same hand-off",
+    competitors = {
+      luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC),
+      C = c("handoff", RPC_URI, "test", N_RPC, 1, 1),
+    },
+    figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "C" } },
+  },
+  {
     id = "rpc_seq_blocking", title = count(N_RPC) .. " get_info over RPC, sequential, blocking=true",
     competitors = {
       luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC, "blocking"),
@@ -210,6 +221,16 @@ local BENCHMARKS = {
       python = py("getinfo", RPC_URI, "test", N_RPC, N_PARALLEL),
     },
     figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "python", min = 1.0 } },
+  },
+  {
+    -- No target: the same against C built as luvirt is, 64 calls in flight
+    -- on 16 workers (luvirt's default pool), every result back to one thread.
+    id = "rpc_par_handoff", title = ("%s get_info over RPC, %d tasks, against C with the same hand-offs"):format(count(N_RPC), N_PARALLEL),
+    competitors = {
+      luvirt = lua("getinfo.lua", RPC_URI, "test", N_RPC, N_PARALLEL),
+      C = c("handoff", RPC_URI, "test", N_RPC, N_PARALLEL, 16),
+    },
+    figures = { { id = "rate", unit = "calls/s", get = per_second("calls"), ref = "C" } },
   },
   {
     id = "events_drain", title = ("%d lifecycle events over RPC, drain"):format(N_EVENTS),

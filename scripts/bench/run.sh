@@ -36,7 +36,7 @@ LIBVIRT_FLAGS=$(pkg-config --cflags --libs libvirt) || {
   finish 1
 }
 CFLAGS_BENCH="-std=c11 -O2 -g -Wall -Wextra"
-for prog in getinfo listall flip events voldownload startup runstat; do
+for prog in getinfo handoff listall flip events voldownload startup runstat; do
   if [ ! "$BIN/$prog" -nt "$HERE/$prog.c" ] || [ ! "$BIN/$prog" -nt "$HERE/bench.h" ]; then
     # shellcheck disable=SC2086
     cc $CFLAGS_BENCH -o "$BIN/$prog" "$HERE/$prog.c" $LIBVIRT_FLAGS -lpthread || {
