@@ -173,6 +173,17 @@ local BENCHMARKS = {
     figures = { { id = "time", unit = "s", get = seconds, ref = "C", max = 1.10 } },
   },
   {
+    -- No target: the least any Lua binding can do for the same call and
+    -- table (scripts/bench/floor.c, on luvirt's Lua), in luvirt's column,
+    -- against C: how close to C a table per call lets a binding get.
+    id = "getinfo_floor", title = count(N_GETINFO) .. " get_info, test:///default: a bare Lua C function and the same table (luvirt column)",
+    competitors = {
+      luvirt = lua("floor.lua", BIN .. "/floor.so", TEST_URI, "test", N_GETINFO),
+      C = c("getinfo", TEST_URI, "test", N_GETINFO),
+    },
+    figures = { { id = "time", unit = "s", get = seconds, ref = "C" } },
+  },
+  {
     id = "listall", title = ("%s-domain fixture: list_all + get_info (x%d)"):format(count(N_FIXTURE), N_ROUNDS),
     competitors = {
       luvirt = lua("listall.lua", FIXTURE_URI, N_ROUNDS),

@@ -45,6 +45,16 @@ for prog in getinfo handoff listall flip events voldownload startup runstat; do
     }
   fi
 done
+# A Lua module, for the floor of a Lua binding (floor.lua): Lua's API comes
+# from the luvirt program that loads it.
+if [ ! "$BIN/floor.so" -nt "$HERE/floor.c" ]; then
+  # shellcheck disable=SC2086
+  cc $CFLAGS_BENCH -shared -fPIC -o "$BIN/floor.so" "$HERE/floor.c" \
+    $(pkg-config --cflags lua5.4) $LIBVIRT_FLAGS || {
+    echo "bench: cannot build $HERE/floor.c" >&2
+    finish 1
+  }
+fi
 
 # The test bed's private libvirtd; --owner stops it even if this shell is
 # killed before its trap runs.

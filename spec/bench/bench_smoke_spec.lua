@@ -9,6 +9,7 @@ local BUILD = os.getenv("BUILD") or "build"
 -- Every figure the table has, and who must produce it.
 local EXPECTED = {
   { "getinfo", "time", { "luvirt", "C", "python", "perl" } },
+  { "getinfo_floor", "time", { "luvirt", "C" } },
   { "listall", "time", { "luvirt", "C", "python", "perl" } },
   { "rpc_seq", "rate", { "luvirt", "C", "python", "perl" } },
   { "rpc_seq_handoff", "rate", { "luvirt", "C" } },
