@@ -15,6 +15,21 @@ local function wait_for(cond, ms, what)
   end
 end
 
+-- One of virt.Event._stats()'s counters: 4 wake-ups asked of the loop by
+-- other threads, 5 ready fds dispatched, 6 re-enables parked from the start.
+local function loop_stat(i) return (select(i, virt.Event._stats())) end
+
+-- 64 tasks making 20 get_info calls each on dom (1,280 calls), all done.
+local function calls_of_64_tasks(dom)
+  local tasks = {}
+  for t = 1, 64 do
+    tasks[t] = virt.spawn(function()
+      for _ = 1, 20 do assert.equals(2, dom:get_info().nrVirtCpu) end
+    end)
+  end
+  virt.gather(table.unpack(tasks))
+end
+
 -- `luvirt -e script` in a child process, env ("VAR=value ") before it and
 -- suffix after its "2>&1": the popen handle of its output.
 local function luvirt_e(script, env, suffix)
@@ -170,14 +185,13 @@ describe("over RPC to a private libvirtd", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local dom = conn:get_domain_by_name("test")
     dom:get_info()
-    local wakes = function() return select(4, virt.Event._stats()) end
-    local parked = function() return select(6, virt.Event._stats()) end
-    local before, parked_before = wakes(), parked()
+    local before, parked_before = loop_stat(4), loop_stat(6)
     for _ = 1, 200 do assert.equals(2, dom:get_info().nrVirtCpu) end
-    assert.is_true(wakes() - before < 20, ("%d wake-ups for 200 calls"):format(wakes() - before))
+    local wakes = loop_stat(4) - before
+    assert.is_true(wakes < 20, ("%d wake-ups for 200 calls"):format(wakes))
     -- a lone call's re-enable goes straight back to the set: nobody else
     -- would take the socket over
-    assert.equals(parked_before, parked())
+    assert.equals(parked_before, loop_stat(6))
     conn:close()
   end)
 
@@ -188,16 +202,9 @@ describe("over RPC to a private libvirtd", function()
     -- ~100 dispatches per call with 64 tasks).
     local conn = virt.new{ uri = daemon.test_uri }
     local dom = conn:get_domain_by_name("test")
-    local dispatches = function() return select(5, virt.Event._stats()) end
-    local before = dispatches()
-    local tasks = {}
-    for t = 1, 64 do
-      tasks[t] = virt.spawn(function()
-        for _ = 1, 20 do assert.equals(2, dom:get_info().nrVirtCpu) end
-      end)
-    end
-    virt.gather(table.unpack(tasks))
-    local per_call = (dispatches() - before) / (64 * 20)
+    local before = loop_stat(5)
+    calls_of_64_tasks(dom)
+    local per_call = (loop_stat(5) - before) / (64 * 20)
     -- the loop also reads replies itself when no thread holds the I/O (up
     -- to a few dispatches a call, depending on scheduling); spinning was ~190
     assert.is_true(per_call < 20, ("%.1f dispatches of ready fds per call"):format(per_call))
@@ -211,16 +218,9 @@ describe("over RPC to a private libvirtd", function()
     local conn = virt.new{ uri = daemon.test_uri }
     local actor = virt.new{ uri = daemon.test_uri }
     local dom = conn:get_domain_by_name("test")
-    local parked = function() return select(6, virt.Event._stats()) end
-    local before = parked()
-    local tasks = {}
-    for t = 1, 64 do
-      tasks[t] = virt.spawn(function()
-        for _ = 1, 20 do assert.equals(2, dom:get_info().nrVirtCpu) end
-      end)
-    end
-    virt.gather(table.unpack(tasks))
-    assert.is_true(parked() > before, "no re-enable was parked in 1,280 calls of 64 tasks")
+    local before = loop_stat(6)
+    calls_of_64_tasks(dom)
+    assert.is_true(loop_stat(6) > before, "no re-enable was parked in 1,280 calls of 64 tasks")
     assert.equals(0, virt.loop_stats().jobs)
     local seen = {}
     local id = conn:domain_event_register_any(nil, D.EVENT_ID_LIFECYCLE, function(_, d, event)
@@ -250,16 +250,15 @@ describe("over RPC to a private libvirtd", function()
     local stuck = virt.spawn(function() return frozen:get_hostname() end)
     virt.sleep(100)
     assert.equals(1, virt.loop_stats().jobs)
-    local parked = function() return select(6, virt.Event._stats()) end
-    local before = parked()
+    local before = loop_stat(6)
     -- the watcher's own call ends while the frozen one runs: its
     -- re-enable is parked
     local n = 0
-    while parked() == before and n < 50 do
+    while loop_stat(6) == before and n < 50 do
       virt.spawn(function() return watcher:get_hostname() end):wait()
       n = n + 1
     end
-    assert.is_true(parked() > before, "no re-enable was parked in " .. n .. " calls")
+    assert.is_true(loop_stat(6) > before, "no re-enable was parked in " .. n .. " calls")
     local dom = actor:define_domain(fx.domain_xml("remote-hang"))
     dom:undefine()
     wait_for(function() return #seen >= 2 end, 5000, "events during the frozen call")
