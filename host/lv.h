@@ -28,7 +28,9 @@ int lv_loop_on_thread(void);        /* 1 when called on the loop thread */
  * script adds through virt.Event do.  */
 void lv_loop_ref_handle(int watch, int ref);
 void lv_loop_ref_timeout(int timer, int ref);
-/* Counters for tests: watches/timers alive, free callbacks run. */
+/* Counters for tests: watches/timers alive, free callbacks run, wake-ups
+ * other threads asked for, ready fds dispatched, re-enables parked from the
+ * start; NULL for those not wanted. */
 void lv_loop_stats(int *watches, int *timers, long *frees, long *wakes,
                    long *dispatches, long *deferred);
 /* Apply pending changes and run pending free callbacks now (loop thread). */
